@@ -1,0 +1,11 @@
+//! The byte-allocator suite: shadow model, operations, scenarios.
+
+mod config;
+mod ops;
+mod shadow;
+mod suite;
+
+pub use config::ByteConfig;
+pub use ops::{align_strategy, apply, byte_ops, check_byte_ops, run_byte_ops, size_strategy, ByteOp};
+pub use shadow::{ByteShadow, Resize};
+pub use suite::{add_memory, bad_input, edges, fill_and_recover, resize};

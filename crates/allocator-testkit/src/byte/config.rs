@@ -1,0 +1,80 @@
+//! How a byte-allocator suite is set up.
+
+/// The memory and limits a byte-allocator suite runs with.
+#[derive(Clone, Debug)]
+pub struct ByteConfig {
+    /// Sizes of the regions in bytes. The first is given by `init`; the
+    /// others by `add_memory` as the operation sequences ask.
+    pub regions: Vec<usize>,
+    /// Alignment of the memory each region is carved from.
+    pub base_align: usize,
+    /// How far past that alignment each region starts (odd start addresses
+    /// come from an odd offset).
+    pub start_offset: usize,
+    /// `true` when freeing a block gives its memory back at once (so
+    /// `used_bytes` drops by at least its size). `false` for allocators that
+    /// reclaim later, such as a bump region.
+    pub frees_return_memory: bool,
+    /// The largest alignment the random sequences ask for (a power of two).
+    pub max_align: usize,
+    /// Proptest cases for the random sequences.
+    pub cases: u32,
+    /// Longest random sequence.
+    pub max_ops: usize,
+}
+
+impl ByteConfig {
+    /// One region of `size` bytes at a 4 KiB-aligned start.
+    pub fn new(size: usize) -> Self {
+        Self {
+            regions: vec![size],
+            base_align: 4096,
+            start_offset: 0,
+            frees_return_memory: true,
+            max_align: 4096,
+            cases: 64,
+            max_ops: 200,
+        }
+    }
+
+    /// Adds regions of these sizes for `add_memory`.
+    pub fn more_regions(mut self, sizes: &[usize]) -> Self {
+        self.regions.extend_from_slice(sizes);
+        self
+    }
+
+    /// Starts every region `offset` bytes past `base_align`.
+    pub fn offset(mut self, offset: usize) -> Self {
+        self.start_offset = offset;
+        self
+    }
+
+    /// Sets the alignment of the memory the regions are carved from.
+    pub fn base_align(mut self, align: usize) -> Self {
+        self.base_align = align;
+        self
+    }
+
+    /// For allocators whose frees do not give memory back at once.
+    pub fn lazy_free(mut self) -> Self {
+        self.frees_return_memory = false;
+        self
+    }
+
+    /// Sets the number of proptest cases.
+    pub fn cases(mut self, cases: u32) -> Self {
+        self.cases = cases;
+        self
+    }
+
+    /// Sets the largest alignment the random sequences ask for.
+    pub fn max_align(mut self, align: usize) -> Self {
+        self.max_align = align;
+        self
+    }
+
+    /// The first region's size.
+    pub fn first_size(&self) -> usize {
+        self.regions[0]
+    }
+}

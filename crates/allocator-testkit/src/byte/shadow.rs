@@ -1,0 +1,460 @@
+//! [`ByteShadow`]: a byte allocator watched by a model of its live blocks.
+
+use std::{alloc::Layout, collections::BTreeMap, ptr::NonNull};
+
+use allocator_core::{AllocError, AllocResult, ByteAllocator};
+
+use super::ByteConfig;
+use crate::{
+    memory::TestRegion,
+    violation::{check_disjoint, ensure},
+    Violation,
+};
+
+/// A live block as the shadow knows it.
+#[derive(Clone, Copy, Debug)]
+struct Block {
+    layout: Layout,
+    pattern: u8,
+}
+
+/// Check every live block's contents after this many operations (the
+/// blocks an operation touches, and their neighbours, are checked after
+/// every operation).
+const FULL_CHECK_EVERY: usize = 16;
+
+/// An allocator under test, its memory, and a model of every live block.
+///
+/// Each operation goes to the allocator and the answer is checked against
+/// the model: blocks aligned, inside the memory given, disjoint, filled
+/// with their own pattern byte which must survive until the block is freed
+/// (and across a resize, up to the smaller size); `used + available ==
+/// total`; `used` moves by at least the block's size; errors only where
+/// the policy allows. Methods return the allocator's own answer inside
+/// `Ok`, and `Err` for a violation.
+#[derive(Debug)]
+pub struct ByteShadow<A: ByteAllocator> {
+    /// The allocator under test (dropped before the memory it uses).
+    alloc: A,
+    regions: Vec<TestRegion>,
+    given: usize,
+    frees_return_memory: bool,
+    live: BTreeMap<usize, Block>,
+    next_pattern: u8,
+    ops: usize,
+    baseline_used: usize,
+}
+
+impl<A: ByteAllocator> ByteShadow<A> {
+    /// Makes the memory `config` describes and gives the allocator its
+    /// first region with `init`.
+    ///
+    /// # Errors
+    /// A [`Violation::Policy`] when `init` refuses the region or the
+    /// figures are inconsistent from the start.
+    pub fn new(alloc: A, config: &ByteConfig) -> Result<Self, Violation> {
+        let regions = config
+            .regions
+            .iter()
+            .map(|&size| TestRegion::new(size, config.base_align, config.start_offset))
+            .collect();
+        let mut s = Self {
+            alloc,
+            regions,
+            given: 0,
+            frees_return_memory: config.frees_return_memory,
+            live: BTreeMap::new(),
+            next_pattern: 0,
+            ops: 0,
+            baseline_used: 0,
+        };
+        let (start, size) = (s.regions[0].start(), s.regions[0].size());
+        // SAFETY: the region is memory we own and give to no one else; it
+        // outlives the allocator (field order and `Drop`).
+        let r = unsafe { s.alloc.init(start, size) };
+        ensure(r.is_ok(), || Violation::Policy(format!("init({start:#x}, {size}) failed: {r:?}")))?;
+        s.given = 1;
+        s.check_figures()?;
+        s.baseline_used = s.alloc.used_bytes();
+        Ok(s)
+    }
+
+    /// The allocator under test.
+    pub fn allocator(&mut self) -> &mut A {
+        &mut self.alloc
+    }
+
+    /// The regions made for the suite, given or not.
+    pub fn regions(&self) -> &[TestRegion] {
+        &self.regions
+    }
+
+    /// How many regions the allocator has been given.
+    pub fn given(&self) -> usize {
+        self.given
+    }
+
+    /// How many blocks are live.
+    pub fn live_count(&self) -> usize {
+        self.live.len()
+    }
+
+    /// The address of the `index % live`-th live block, by address.
+    pub fn nth_live(&self, index: usize) -> Option<usize> {
+        if self.live.is_empty() {
+            return None;
+        }
+        self.live.keys().nth(index % self.live.len()).copied()
+    }
+
+    /// `used_bytes` when the allocator had just been given its first region.
+    pub fn baseline_used(&self) -> usize {
+        self.baseline_used
+    }
+
+    fn pattern(&mut self) -> u8 {
+        self.next_pattern = self.next_pattern.wrapping_add(1).max(1);
+        self.next_pattern
+    }
+
+    fn in_given_memory(&self, addr: usize, size: usize) -> bool {
+        let end = addr.saturating_add(size);
+        self.regions[..self.given].iter().any(|r| r.start() <= addr && end <= r.end())
+    }
+
+    /// Checks a block the allocator just returned and records it filled
+    /// with a fresh pattern (or `keep` bytes already holding `pattern`).
+    fn admit(&mut self, ptr: NonNull<u8>, layout: Layout, pattern: u8, keep: usize) -> Result<(), Violation> {
+        let addr = ptr.as_ptr() as usize;
+        ensure(addr.is_multiple_of(layout.align()), || Violation::Misaligned {
+            addr,
+            align: layout.align(),
+        })?;
+        ensure(self.in_given_memory(addr, layout.size()), || Violation::OutOfBounds {
+            addr,
+            size: layout.size(),
+        })?;
+        let end = addr + layout.size();
+        if let Some((&p, b)) = self.live.range(..end).next_back() {
+            ensure(p + b.layout.size() <= addr, || Violation::Overlap {
+                a: (p, b.layout.size()),
+                b: (addr, layout.size()),
+            })?;
+        }
+        if keep > 0 {
+            check_pattern(addr, keep, pattern)?;
+        }
+        // SAFETY: the allocator handed out `layout.size()` bytes at `addr`,
+        // inside memory we own, disjoint from every live block (checked).
+        unsafe { ptr.as_ptr().add(keep).write_bytes(pattern, layout.size() - keep) };
+        self.live.insert(addr, Block { layout, pattern });
+        Ok(())
+    }
+
+    /// Allocates `layout`.
+    ///
+    /// # Errors
+    /// A violation when the answer breaks a rule.
+    pub fn alloc(&mut self, layout: Layout) -> Result<AllocResult<usize>, Violation> {
+        let before = self.alloc.used_bytes();
+        let r = self.alloc.alloc(layout);
+        self.ops += 1;
+        match r {
+            Ok(ptr) => {
+                ensure(layout.size() != 0, || {
+                    Violation::Policy("a zero-size alloc must fail with InvalidParam".into())
+                })?;
+                let p = self.pattern();
+                self.admit(ptr, layout, p, 0)?;
+                let after = self.alloc.used_bytes();
+                ensure(after >= before + layout.size(), || {
+                    Violation::Accounting(format!(
+                        "alloc of {} bytes moved used_bytes from {before} to {after}",
+                        layout.size()
+                    ))
+                })?;
+                self.after_op(Some(ptr.as_ptr() as usize))?;
+                Ok(Ok(ptr.as_ptr() as usize))
+            }
+            Err(e) => {
+                if layout.size() == 0 {
+                    ensure(e == AllocError::InvalidParam, || {
+                        Violation::Policy(format!("a zero-size alloc gave {e:?}, not InvalidParam"))
+                    })?;
+                }
+                self.check_unchanged(before, "a failed alloc")?;
+                self.after_op(None)?;
+                Ok(Err(e))
+            }
+        }
+    }
+
+    /// Frees the live block at `addr`.
+    ///
+    /// # Errors
+    /// A violation when the block was corrupted or the figures are wrong.
+    ///
+    /// # Panics
+    /// If `addr` is not a live block (a bug in the caller, not the
+    /// allocator).
+    pub fn dealloc(&mut self, addr: usize) -> Result<(), Violation> {
+        let b = self.live.remove(&addr).expect("dealloc of a block the shadow does not know");
+        check_pattern(addr, b.layout.size(), b.pattern)?;
+        let before = self.alloc.used_bytes();
+        // SAFETY: `addr` is a live block of this allocator for `b.layout`.
+        unsafe { self.alloc.dealloc(NonNull::new_unchecked(addr as *mut u8), b.layout) };
+        self.ops += 1;
+        let after = self.alloc.used_bytes();
+        if self.frees_return_memory {
+            ensure(after + b.layout.size() <= before, || {
+                Violation::Accounting(format!(
+                    "freeing {} bytes moved used_bytes from {before} to {after}",
+                    b.layout.size()
+                ))
+            })?;
+        }
+        self.after_op(Some(addr))
+    }
+
+    /// Resizes the live block at `addr` to `new_layout` with `grow`,
+    /// `shrink` or `realloc` (as `how` says).
+    ///
+    /// # Errors
+    /// A violation when the answer breaks a rule.
+    ///
+    /// # Panics
+    /// If `addr` is not a live block.
+    pub fn resize(
+        &mut self,
+        addr: usize,
+        new_layout: Layout,
+        how: Resize,
+    ) -> Result<AllocResult<usize>, Violation> {
+        let b = *self.live.get(&addr).expect("resize of a block the shadow does not know");
+        let old = b.layout;
+        let ptr = NonNull::new(addr as *mut u8).expect("live blocks are non-null");
+        let before = self.alloc.used_bytes();
+        // SAFETY: `ptr` is a live block of this allocator for `old`.
+        let r = unsafe {
+            match how {
+                Resize::Grow => self.alloc.grow(ptr, old, new_layout),
+                Resize::Shrink => self.alloc.shrink(ptr, old, new_layout),
+                Resize::Realloc => self.alloc.realloc(ptr, old, new_layout.size()),
+            }
+        };
+        self.ops += 1;
+        let new_layout = match how {
+            Resize::Realloc => Layout::from_size_align(new_layout.size(), old.align()).ok(),
+            _ => Some(new_layout),
+        };
+        let must_fail = match (how, new_layout) {
+            (_, None) => true,
+            (_, Some(l)) if l.size() == 0 => true,
+            (Resize::Grow, Some(l)) => l.size() < old.size(),
+            (Resize::Shrink, Some(l)) => l.size() > old.size(),
+            (Resize::Realloc, _) => false,
+        };
+        match r {
+            Ok(new) => {
+                ensure(!must_fail, || {
+                    Violation::Policy(format!(
+                        "{how:?} from {old:?} to {new_layout:?} must fail with InvalidParam"
+                    ))
+                })?;
+                let new_layout = new_layout.expect("checked by must_fail");
+                self.live.remove(&addr);
+                let keep = old.size().min(new_layout.size());
+                self.admit(new, new_layout, b.pattern, keep)?;
+                let after = self.alloc.used_bytes();
+                if new_layout.size() > old.size() {
+                    ensure(after >= before + (new_layout.size() - old.size()), || {
+                        Violation::Accounting(format!(
+                            "growing {} to {} bytes moved used_bytes from {before} to {after}",
+                            old.size(),
+                            new_layout.size()
+                        ))
+                    })?;
+                }
+                self.after_op(Some(new.as_ptr() as usize))?;
+                Ok(Ok(new.as_ptr() as usize))
+            }
+            Err(e) => {
+                if must_fail {
+                    ensure(e == AllocError::InvalidParam, || {
+                        Violation::Policy(format!("{how:?} to {new_layout:?} gave {e:?}, not InvalidParam"))
+                    })?;
+                }
+                check_pattern(addr, old.size(), b.pattern)?;
+                self.check_unchanged(before, "a failed resize")?;
+                self.after_op(Some(addr))?;
+                Ok(Err(e))
+            }
+        }
+    }
+
+    /// Gives the allocator the next region with `add_memory`; `Ok(None)`
+    /// when every region has been given.
+    ///
+    /// # Errors
+    /// A violation when the figures do not grow by the region (less what
+    /// the backend documents it keeps).
+    pub fn add_next_region(&mut self) -> Result<Option<AllocResult>, Violation> {
+        let Some(r) = self.regions.get(self.given) else { return Ok(None) };
+        let (start, size) = (r.start(), r.size());
+        let before = self.alloc.total_bytes();
+        // SAFETY: the region is memory we own, disjoint from the others and
+        // given to no one else; it outlives the allocator.
+        let res = unsafe { self.alloc.add_memory(start, size) };
+        self.ops += 1;
+        if res.is_ok() {
+            self.given += 1;
+            let after = self.alloc.total_bytes();
+            ensure(after > before && after - before <= size, || {
+                Violation::Accounting(format!(
+                    "adding {size} bytes moved total_bytes from {before} to {after}"
+                ))
+            })?;
+        } else {
+            ensure(self.alloc.total_bytes() == before, || {
+                Violation::Accounting("a refused add_memory changed total_bytes".into())
+            })?;
+        }
+        self.after_op(None)?;
+        Ok(Some(res))
+    }
+
+    /// Calls `add_memory` with an arbitrary range (for bad-input tests) and
+    /// checks that a refusal changed nothing.
+    ///
+    /// # Safety
+    /// If the allocator accepts the range, it must be memory the allocator
+    /// may use (the bad-input suite only passes ranges that are malformed
+    /// or overlap memory already given).
+    pub unsafe fn add_memory_raw(&mut self, start: usize, size: usize) -> Result<AllocResult, Violation> {
+        let (total, used) = (self.alloc.total_bytes(), self.alloc.used_bytes());
+        // SAFETY: forwarded from the caller.
+        let r = unsafe { self.alloc.add_memory(start, size) };
+        if r.is_err() {
+            ensure(self.alloc.total_bytes() == total && self.alloc.used_bytes() == used, || {
+                Violation::Accounting("a refused add_memory changed the figures".into())
+            })?;
+        }
+        self.after_op(None)?;
+        Ok(r)
+    }
+
+    fn check_unchanged(&self, before: usize, what: &str) -> Result<(), Violation> {
+        let after = self.alloc.used_bytes();
+        ensure(after == before, || {
+            Violation::Accounting(format!("{what} moved used_bytes from {before} to {after}"))
+        })
+    }
+
+    fn check_figures(&self) -> Result<(), Violation> {
+        let (t, u, a) = (self.alloc.total_bytes(), self.alloc.used_bytes(), self.alloc.available_bytes());
+        ensure(u.checked_add(a) == Some(t), || {
+            Violation::Accounting(format!("used {u} + available {a} != total {t}"))
+        })?;
+        let live: usize = self.live.values().map(|b| b.layout.size()).sum();
+        ensure(!self.frees_return_memory || u >= live, || {
+            Violation::Accounting(format!("used_bytes {u} is less than the {live} bytes live"))
+        })
+    }
+
+    /// Checks the figures, and the contents of the block at `touched` and
+    /// its neighbours (of every block every few operations).
+    fn after_op(&self, touched: Option<usize>) -> Result<(), Violation> {
+        self.check_figures()?;
+        if self.ops.is_multiple_of(FULL_CHECK_EVERY) {
+            return self.check_all();
+        }
+        if let Some(t) = touched {
+            let before = self.live.range(..t).next_back();
+            let at_and_after = self.live.range(t..).take(2);
+            for (&addr, b) in before.into_iter().chain(at_and_after) {
+                check_pattern(addr, b.layout.size(), b.pattern)?;
+            }
+        }
+        Ok(())
+    }
+
+    /// Checks every rule on every live block.
+    ///
+    /// # Errors
+    /// The first violation found.
+    pub fn check_all(&self) -> Result<(), Violation> {
+        self.check_figures()?;
+        check_disjoint(self.live.iter().map(|(&a, b)| (a, b.layout.size())))?;
+        for (&addr, b) in &self.live {
+            ensure(addr % b.layout.align() == 0, || Violation::Misaligned { addr, align: b.layout.align() })?;
+            ensure(self.in_given_memory(addr, b.layout.size()), || Violation::OutOfBounds {
+                addr,
+                size: b.layout.size(),
+            })?;
+            check_pattern(addr, b.layout.size(), b.pattern)?;
+        }
+        Ok(())
+    }
+
+    /// Frees every live block (in address order, or shuffled by `seed`)
+    /// and checks that `used_bytes` is back to its starting value.
+    ///
+    /// # Errors
+    /// The first violation found.
+    pub fn free_all(&mut self, seed: Option<u64>) -> Result<(), Violation> {
+        self.check_all()?;
+        let mut addrs: Vec<usize> = self.live.keys().copied().collect();
+        if let Some(seed) = seed {
+            crate::XorShift::new(seed).shuffle(&mut addrs);
+        }
+        for a in addrs {
+            self.dealloc(a)?;
+        }
+        let used = self.alloc.used_bytes();
+        ensure(used == self.baseline_used, || {
+            Violation::NotRecovered(format!("used_bytes is {used}, was {} at the start", self.baseline_used))
+        })
+    }
+
+    /// The largest size (with alignment 8) the allocator can serve now,
+    /// found by bisection; the probe blocks are freed again.
+    ///
+    /// # Errors
+    /// A violation seen while probing.
+    pub fn largest_alloc(&mut self) -> Result<usize, Violation> {
+        let (mut lo, mut hi) = (0usize, self.alloc.total_bytes().max(1));
+        while lo < hi {
+            let mid = lo + (hi - lo).div_ceil(2);
+            let layout = Layout::from_size_align(mid, 8).expect("probe layout");
+            match self.alloc(layout)? {
+                Ok(a) => {
+                    self.dealloc(a)?;
+                    lo = mid;
+                }
+                Err(_) => hi = mid - 1,
+            }
+        }
+        Ok(lo)
+    }
+}
+
+/// Which resize method to call.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Resize {
+    /// [`ByteAllocator::grow`].
+    Grow,
+    /// [`ByteAllocator::shrink`].
+    Shrink,
+    /// [`ByteAllocator::realloc`] (alignment kept).
+    Realloc,
+}
+
+fn check_pattern(addr: usize, size: usize, pattern: u8) -> Result<(), Violation> {
+    // SAFETY: only called on blocks the shadow holds live: `size` bytes at
+    // `addr`, handed out by the allocator inside memory the shadow owns.
+    let bytes = unsafe { std::slice::from_raw_parts(addr as *const u8, size) };
+    match bytes.iter().position(|&b| b != pattern) {
+        None => Ok(()),
+        Some(offset) => Err(Violation::Corrupted { addr, offset }),
+    }
+}

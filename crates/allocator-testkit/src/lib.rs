@@ -1,0 +1,179 @@
+#![doc = include_str!("../README.md")]
+
+pub mod byte;
+mod first_fit;
+pub mod id;
+mod memory;
+pub mod page;
+mod rng;
+mod runs;
+mod violation;
+
+pub use byte::ByteConfig;
+pub use first_fit::FirstFit;
+pub use id::IdConfig;
+pub use memory::TestRegion;
+pub use page::PageConfig;
+pub use rng::XorShift;
+pub use violation::Violation;
+
+/// The proptest version the strategies are written for.
+pub use proptest;
+
+/// Panics with the violation's description: how the generated tests turn
+/// a finding into a failure.
+///
+/// # Panics
+/// When `r` is a violation.
+#[track_caller]
+pub fn expect(r: Result<(), Violation>) {
+    if let Err(v) = r {
+        panic!("conformance violation: {v}");
+    }
+}
+
+/// Runs `cases` values of `strategy` through `check` (the environment
+/// variable `PROPTEST_CASES` overrides `cases`), shrinking a failure to a
+/// minimal case.
+///
+/// # Panics
+/// With the minimal failing value and its violation.
+pub fn run_cases<T: std::fmt::Debug>(
+    cases: u32,
+    strategy: impl proptest::strategy::Strategy<Value = T>,
+    check: impl Fn(T) -> Result<(), Violation>,
+) {
+    use proptest::test_runner::{Config, TestCaseError, TestRunner};
+    let cases = std::env::var("PROPTEST_CASES").ok().and_then(|v| v.parse().ok()).unwrap_or(cases);
+    let mut runner = TestRunner::new(Config { cases, failure_persistence: None, ..Config::default() });
+    if let Err(e) = runner.run(&strategy, |v| check(v).map_err(|x| TestCaseError::fail(x.to_string()))) {
+        panic!("{e}");
+    }
+}
+
+/// Instantiates the whole byte-allocator suite as a test module.
+///
+/// `$new` is an expression that makes an empty allocator (it is evaluated
+/// once per run); `$config` a [`ByteConfig`].
+///
+/// ```ignore
+/// allocator_testkit::byte_allocator_tests!(small, MyHeap::new(), ByteConfig::new(64 * 1024));
+/// ```
+#[macro_export]
+macro_rules! byte_allocator_tests {
+    ($name:ident, $new:expr, $config:expr $(,)?) => {
+        mod $name {
+            #[allow(unused_imports)]
+            use super::*;
+
+            fn config() -> $crate::ByteConfig {
+                $config
+            }
+
+            #[test]
+            fn fill_and_recover() {
+                $crate::expect($crate::byte::fill_and_recover($new, &config()));
+            }
+
+            #[test]
+            fn resize() {
+                $crate::expect($crate::byte::resize($new, &config()));
+            }
+
+            #[test]
+            fn add_memory() {
+                $crate::expect($crate::byte::add_memory($new, &config()));
+            }
+
+            #[test]
+            fn edges() {
+                $crate::expect($crate::byte::edges($new, &config()));
+            }
+
+            #[test]
+            fn bad_input() {
+                $crate::expect($crate::byte::bad_input(|| $new, &config()));
+            }
+
+            #[test]
+            fn op_sequences() {
+                $crate::byte::check_byte_ops(|| $new, &config());
+            }
+        }
+    };
+}
+
+/// Instantiates the whole page-allocator suite as a test module.
+///
+/// `$new` makes an empty allocator; `$config` is a [`PageConfig`].
+#[macro_export]
+macro_rules! page_allocator_tests {
+    ($name:ident, $new:expr, $config:expr $(,)?) => {
+        mod $name {
+            #[allow(unused_imports)]
+            use super::*;
+
+            fn config() -> $crate::PageConfig {
+                $config
+            }
+
+            #[test]
+            fn conformance() {
+                $crate::expect($crate::page::page_conformance($new, &config()));
+            }
+
+            #[test]
+            fn fragmented() {
+                $crate::expect($crate::page::page_fragmented($new, &config(), 4096));
+            }
+
+            #[test]
+            fn bad_input() {
+                $crate::expect($crate::page::page_bad_input(|| $new, &config()));
+            }
+
+            #[test]
+            fn op_sequences() {
+                $crate::page::check_page_ops(|| $new, &config());
+            }
+        }
+    };
+}
+
+/// Instantiates the whole id-allocator suite as a test module.
+///
+/// `$new` makes a fresh allocator over exactly the range of `$config`, an
+/// [`IdConfig`].
+#[macro_export]
+macro_rules! id_allocator_tests {
+    ($name:ident, $new:expr, $config:expr $(,)?) => {
+        mod $name {
+            #[allow(unused_imports)]
+            use super::*;
+
+            fn config() -> $crate::IdConfig {
+                $config
+            }
+
+            #[test]
+            fn conformance() {
+                $crate::expect($crate::id::id_conformance($new, &config()));
+            }
+
+            #[test]
+            fn bad_input() {
+                $crate::expect($crate::id::id_bad_input($new, &config()));
+            }
+
+            #[test]
+            fn op_sequences() {
+                $crate::id::check_id_ops(|| $new, &config());
+            }
+        }
+    };
+}
+
+/// The workspace's root README, so that its examples run as doc tests.
+#[cfg(doctest)]
+#[doc = include_str!("../../../README.md")]
+pub struct RootReadme;

@@ -1,0 +1,164 @@
+//! What CI runs: the step table, and the jobs each step expands to.
+
+/// A command to run, with the label it gets in the summary.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub(crate) struct Job {
+    /// What the summary calls it (a target, a package, a feature set).
+    pub(crate) label: String,
+    /// `cargo` or another program.
+    pub(crate) program: String,
+    /// Its arguments.
+    pub(crate) args: Vec<String>,
+    /// Extra environment variables.
+    pub(crate) env: Vec<(String, String)>,
+}
+
+impl Job {
+    fn cargo(label: &str, args: &[&str]) -> Self {
+        Self {
+            label: label.to_string(),
+            program: "cargo".to_string(),
+            args: args.iter().map(|s| s.to_string()).collect(),
+            env: Vec::new(),
+        }
+    }
+
+    fn env(mut self, key: &str, value: &str) -> Self {
+        self.env.push((key.to_string(), value.to_string()));
+        self
+    }
+}
+
+/// One CI step.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct Step {
+    /// Its name on the command line and in the summary.
+    pub(crate) name: &'static str,
+    /// Part of `ci --quick`.
+    pub(crate) quick: bool,
+    /// One line for `help`.
+    pub(crate) about: &'static str,
+    /// The jobs it runs.
+    pub(crate) jobs: fn() -> Vec<Job>,
+}
+
+/// Every step, in the order `ci` runs them.
+pub(crate) const STEPS: &[Step] = &[
+    Step { name: "fmt", quick: true, about: "rustfmt --check on every crate", jobs: fmt },
+    Step { name: "clippy", quick: true, about: "clippy -D warnings, all targets", jobs: clippy },
+    Step { name: "doc", quick: true, about: "rustdoc -D warnings", jobs: doc },
+    Step { name: "test", quick: true, about: "the workspace's tests and doc tests (stable)", jobs: test },
+    Step {
+        name: "test-nightly",
+        quick: false,
+        about: "the tests with every feature (allocator_api) on nightly",
+        jobs: test_nightly,
+    },
+];
+
+fn fmt() -> Vec<Job> {
+    vec![Job::cargo("workspace", &["fmt", "--all", "--", "--check"])]
+}
+
+fn clippy() -> Vec<Job> {
+    vec![Job::cargo(
+        "stable",
+        &["clippy", "--workspace", "--all-targets", "--locked", "--", "-D", "warnings"],
+    )]
+}
+
+fn doc() -> Vec<Job> {
+    vec![Job::cargo("workspace", &["doc", "--workspace", "--no-deps", "--locked"])
+        .env("RUSTDOCFLAGS", "-D warnings")]
+}
+
+fn test() -> Vec<Job> {
+    vec![Job::cargo("stable", &["test", "--workspace", "--locked"])]
+}
+
+fn test_nightly() -> Vec<Job> {
+    vec![Job::cargo(
+        "nightly, all features",
+        &["+nightly", "test", "--workspace", "--all-features", "--locked", "--target-dir", "target/nightly"],
+    )]
+}
+
+/// The steps `args` ask for: `ci` (all), `ci --quick`, or step names.
+pub(crate) fn select(args: &[String]) -> Result<Vec<Step>, String> {
+    let mut args = args.iter().map(String::as_str);
+    match args.next() {
+        None | Some("help" | "--help" | "-h") => Ok(Vec::new()),
+        Some("ci") => match args.next() {
+            None => Ok(STEPS.to_vec()),
+            Some("--quick") => Ok(STEPS.iter().copied().filter(|s| s.quick).collect()),
+            Some(other) => Err(format!("unknown option to ci: {other}")),
+        },
+        Some(first) => std::iter::once(first)
+            .chain(args)
+            .map(|name| {
+                STEPS.iter().copied().find(|s| s.name == name).ok_or_else(|| format!("unknown step: {name}"))
+            })
+            .collect(),
+    }
+}
+
+/// The help text, from the table.
+pub(crate) fn usage() -> String {
+    let mut s = String::from(
+        "usage: cargo xtask ci [--quick] | cargo xtask <step>...\n\nsteps (ci runs them all, in order):\n",
+    );
+    for step in STEPS {
+        let quick = if step.quick { " [quick]" } else { "" };
+        s.push_str(&format!("  {:<14}{}{quick}\n", step.name, step.about));
+    }
+    s
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn names(steps: &[Step]) -> Vec<&'static str> {
+        steps.iter().map(|s| s.name).collect()
+    }
+
+    fn args(a: &[&str]) -> Vec<String> {
+        a.iter().map(|s| s.to_string()).collect()
+    }
+
+    #[test]
+    fn ci_runs_every_step_in_table_order() {
+        assert_eq!(names(&select(&args(&["ci"])).unwrap()), names(STEPS));
+    }
+
+    #[test]
+    fn quick_is_the_quick_prefix() {
+        let quick = names(&select(&args(&["ci", "--quick"])).unwrap());
+        assert_eq!(quick, ["fmt", "clippy", "doc", "test"]);
+    }
+
+    #[test]
+    fn steps_run_alone_and_unknown_ones_are_refused() {
+        assert_eq!(names(&select(&args(&["doc", "fmt"])).unwrap()), ["doc", "fmt"]);
+        assert!(select(&args(&["nope"])).unwrap_err().contains("nope"));
+        assert!(select(&args(&["ci", "--slow"])).is_err());
+        assert!(select(&args(&[])).unwrap().is_empty());
+    }
+
+    #[test]
+    fn every_step_has_jobs_and_unique_name() {
+        for (i, s) in STEPS.iter().enumerate() {
+            assert!(!(s.jobs)().is_empty(), "{} has no jobs", s.name);
+            assert!(STEPS[..i].iter().all(|t| t.name != s.name), "{} twice", s.name);
+            assert!(usage().contains(s.name));
+        }
+    }
+
+    #[test]
+    fn nightly_work_is_kept_apart() {
+        for job in test_nightly() {
+            assert_eq!(job.args[0], "+nightly");
+            assert!(job.args.windows(2).any(|w| w == ["--target-dir", "target/nightly"]));
+        }
+    }
+}

@@ -1,0 +1,89 @@
+//! Running jobs and reporting them.
+
+use std::{
+    path::{Path, PathBuf},
+    process::Command,
+    time::{Duration, Instant},
+};
+
+use crate::plan::Step;
+
+/// How one job went.
+#[derive(Debug)]
+pub(crate) struct Outcome {
+    pub(crate) step: &'static str,
+    pub(crate) label: String,
+    pub(crate) ok: bool,
+    pub(crate) time: Duration,
+}
+
+/// The workspace root: the parent of this crate's folder.
+pub(crate) fn workspace_root() -> PathBuf {
+    let here = PathBuf::from(env!("CARGO_MANIFEST_DIR"));
+    here.parent().map(Path::to_path_buf).unwrap_or(here)
+}
+
+/// Runs every job of every step, going on after a failure so the summary
+/// shows all of them.
+pub(crate) fn run_steps(root: &Path, steps: &[Step]) -> Vec<Outcome> {
+    let mut out = Vec::new();
+    for step in steps {
+        for job in (step.jobs)() {
+            println!("\n==> [{}] {}: {} {}", step.name, job.label, job.program, job.args.join(" "));
+            let start = Instant::now();
+            let status = Command::new(&job.program)
+                .args(&job.args)
+                .envs(job.env.iter().map(|(k, v)| (k, v)))
+                .current_dir(root)
+                .status();
+            let ok = match status {
+                Ok(s) => s.success(),
+                Err(e) => {
+                    eprintln!("could not start {}: {e}", job.program);
+                    false
+                }
+            };
+            out.push(Outcome { step: step.name, label: job.label, ok, time: start.elapsed() });
+        }
+    }
+    out
+}
+
+/// The summary table: step × label × result, with times.
+pub(crate) fn summary(results: &[Outcome]) -> String {
+    let w_step = results.iter().map(|r| r.step.len()).max().unwrap_or(4).max(4);
+    let w_label = results.iter().map(|r| r.label.len()).max().unwrap_or(6).max(6);
+    let mut s = format!("{:<w_step$}  {:<w_label$}  result  time\n", "step", "target");
+    let mut total = Duration::ZERO;
+    for r in results {
+        total += r.time;
+        let result = if r.ok { "ok" } else { "FAILED" };
+        s.push_str(&format!(
+            "{:<w_step$}  {:<w_label$}  {result:<6}  {:>6.1}s\n",
+            r.step,
+            r.label,
+            r.time.as_secs_f64()
+        ));
+    }
+    let failed = results.iter().filter(|r| !r.ok).count();
+    let verdict = if failed == 0 { "all passed".to_string() } else { format!("{failed} FAILED") };
+    s.push_str(&format!("ci: {} jobs, {verdict}, {:.0}s", results.len(), total.as_secs_f64()));
+    s
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn summary_lists_each_job_and_counts() {
+        let r = vec![
+            Outcome { step: "fmt", label: "workspace".into(), ok: true, time: Duration::from_secs(2) },
+            Outcome { step: "test", label: "i686".into(), ok: false, time: Duration::from_millis(1500) },
+        ];
+        let s = summary(&r);
+        assert!(s.contains("fmt   workspace  ok"), "{s}");
+        assert!(s.contains("FAILED"), "{s}");
+        assert!(s.ends_with("ci: 2 jobs, 1 FAILED, 4s"), "{s}");
+    }
+}
