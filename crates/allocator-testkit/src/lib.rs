@@ -8,6 +8,7 @@ pub mod page;
 mod rng;
 mod runs;
 mod violation;
+pub mod workload;
 
 pub use byte::ByteConfig;
 pub use first_fit::FirstFit;
@@ -16,6 +17,11 @@ pub use memory::TestRegion;
 pub use page::PageConfig;
 pub use rng::XorShift;
 pub use violation::Violation;
+
+#[doc(hidden)]
+pub mod __private {
+    pub use allocator_core::Locked;
+}
 
 /// The proptest version the strategies are written for.
 pub use proptest;

@@ -1,6 +1,6 @@
 //! Real memory for byte allocators under test.
 
-use std::alloc::{alloc_zeroed, dealloc, Layout};
+use std::alloc::{alloc, dealloc, Layout};
 
 /// One block of real memory from the system allocator, handed to an
 /// allocator under test as a region. Freed on drop, so the allocator using
@@ -22,14 +22,13 @@ impl TestRegion {
     /// this is test setup, not a code path under test.
     pub fn new(size: usize, align: usize, offset: usize) -> Self {
         let layout = Layout::from_size_align(size + offset, align).expect("test region layout");
-        // SAFETY: the layout has a non-zero size (`size` is non-zero for
-        // every region a suite makes) or we would not get here usefully;
-        // a zero-size layout is handled by not allocating.
+        // The memory is left uninitialised: allocators write before they
+        // read, and a huge region then costs only the pages touched.
         let base = if layout.size() == 0 {
             align as *mut u8
         } else {
             // SAFETY: non-zero size.
-            unsafe { alloc_zeroed(layout) }
+            unsafe { alloc(layout) }
         };
         assert!(!base.is_null(), "the system allocator refused {} bytes", layout.size());
         Self { base, layout, offset, size }

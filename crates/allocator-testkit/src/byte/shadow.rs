@@ -265,16 +265,8 @@ impl<A: ByteAllocator> ByteShadow<A> {
                 self.live.remove(&addr);
                 let keep = old.size().min(new_layout.size());
                 self.admit(new, new_layout, b.pattern, keep)?;
-                let after = self.alloc.used_bytes();
-                if new_layout.size() > old.size() {
-                    ensure(after >= before + (new_layout.size() - old.size()), || {
-                        Violation::Accounting(format!(
-                            "growing {} to {} bytes moved used_bytes from {before} to {after}",
-                            old.size(),
-                            new_layout.size()
-                        ))
-                    })?;
-                }
+                // A block's slack may absorb a grow, so `used_bytes` need not
+                // move; `check_figures` still demands it cover every live byte.
                 self.after_op(Some(new.as_ptr() as usize))?;
                 Ok(Ok(new.as_ptr() as usize))
             }

@@ -1,0 +1,119 @@
+//! Real work for a heap installed as the `#[global_allocator]`, and the
+//! macro that installs one in an integration-test binary.
+
+use std::{collections::BTreeMap, fmt::Write};
+
+use crate::XorShift;
+
+/// What one thread of [`two_threads`] does: a `Vec` grown to `vec_len`
+/// elements, 64 B and 4 KiB blocks freed in shuffled order, and `String`s
+/// formatted into a `BTreeMap`. Every result is checked.
+///
+/// # Panics
+/// When a result is wrong (that is, when the heap corrupted something).
+pub fn work(seed: u64, vec_len: u32) {
+    let mut v: Vec<u32> = Vec::new();
+    for i in 0..vec_len {
+        v.push(i);
+    }
+    let n = u64::from(vec_len);
+    assert_eq!(v.iter().map(|&x| u64::from(x)).sum::<u64>(), n * (n - 1) / 2);
+    drop(v);
+
+    let mut rng = XorShift::new(seed);
+    let mut blocks: Vec<Vec<u8>> =
+        (0..4000).map(|i| vec![(i % 251) as u8; if i % 2 == 0 { 64 } else { 4096 }]).collect();
+    rng.shuffle(&mut blocks);
+    for (i, b) in blocks.iter().enumerate() {
+        assert!(b.iter().all(|&x| x == b[0]), "block {i} changed");
+    }
+    for b in blocks.drain(..).rev().step_by(2) {
+        assert!(b.iter().all(|&x| x == b[0]));
+    }
+    drop(blocks);
+
+    let mut map = BTreeMap::new();
+    for i in 0..3000u32 {
+        let mut s = String::new();
+        write!(s, "key-{i:05}-{}", rng.next_u64() % 1000).expect("writing to a String");
+        map.insert(s, i);
+    }
+    assert_eq!(map.len(), 3000);
+    assert!(map.iter().all(|(k, v)| k.starts_with(&format!("key-{v:05}-"))));
+}
+
+/// Runs [`work`] on two threads at once and checks that `used()` (the
+/// heap's `used_bytes`) is back where it was.
+///
+/// # Panics
+/// When a thread panics or the heap did not return to its figure.
+pub fn two_threads(used: impl Fn() -> usize, vec_len: u32) {
+    let before = used();
+    let handles: Vec<_> = (1..=2).map(|t| std::thread::spawn(move || work(t, vec_len))).collect();
+    for h in handles {
+        h.join().expect("a worker thread panicked");
+    }
+    assert_eq!(used(), before, "the work leaked, or the heap miscounted");
+}
+
+/// Installs `Locked<$heap>` as the test binary's `#[global_allocator]`
+/// over a static, 4 KiB-aligned arena of `$size` bytes, and adds a test that
+/// runs [`two_threads`] with a `Vec` of `$vec_len` elements.
+///
+/// The harness allocates before any test runs, so the heap is given its
+/// arena on the first allocation (through a `Once`, which does not
+/// allocate).
+#[macro_export]
+macro_rules! global_alloc_test {
+    ($heap:ty, $new:expr, $size:expr, $vec_len:expr $(,)?) => {
+        static HEAP: $crate::__private::Locked<$heap> = $crate::__private::Locked::new($new);
+        static INIT: ::std::sync::Once = ::std::sync::Once::new();
+
+        /// The heap's memory: only its address is used.
+        #[repr(align(4096))]
+        struct Arena(#[allow(dead_code)] [u8; $size]);
+
+        static mut ARENA: Arena = Arena([0; $size]);
+
+        fn heap() -> &'static $crate::__private::Locked<$heap> {
+            INIT.call_once(|| {
+                let start = (&raw mut ARENA) as usize;
+                // SAFETY: the arena is used by nothing but the heap, for the
+                // whole program; `Once` makes this run exactly once.
+                unsafe { HEAP.init(start, $size) }.expect("the arena is a valid region");
+            });
+            &HEAP
+        }
+
+        struct InitOnFirstUse;
+
+        // SAFETY: every call is forwarded to `HEAP`, which upholds the
+        // contract.
+        unsafe impl ::std::alloc::GlobalAlloc for InitOnFirstUse {
+            unsafe fn alloc(&self, layout: ::std::alloc::Layout) -> *mut u8 {
+                // SAFETY: forwarded from the caller.
+                unsafe { ::std::alloc::GlobalAlloc::alloc(heap(), layout) }
+            }
+
+            unsafe fn dealloc(&self, ptr: *mut u8, layout: ::std::alloc::Layout) {
+                // SAFETY: forwarded from the caller.
+                unsafe { ::std::alloc::GlobalAlloc::dealloc(heap(), ptr, layout) }
+            }
+
+            unsafe fn realloc(&self, ptr: *mut u8, layout: ::std::alloc::Layout, new_size: usize) -> *mut u8 {
+                // SAFETY: forwarded from the caller.
+                unsafe { ::std::alloc::GlobalAlloc::realloc(heap(), ptr, layout, new_size) }
+            }
+        }
+
+        #[global_allocator]
+        static GLOBAL: InitOnFirstUse = InitOnFirstUse;
+
+        #[test]
+        fn real_work_on_two_threads_returns_the_heap() {
+            $crate::workload::two_threads(|| heap().used_bytes(), $vec_len);
+            let h = heap();
+            assert_eq!(h.used_bytes() + h.available_bytes(), h.total_bytes());
+        }
+    };
+}
