@@ -75,11 +75,13 @@ impl<const ORDER: usize> BaseAllocator for BuddyByteAllocator<ORDER> {
         // Word-aligned start and end, as the buddy wants them, and never
         // address 0 (from which it would loop forever).
         let from = start.max(1);
-        let (start, len) = trim_region(from, end - from, WORD, WORD)?;
-        self.regions.insert(start, start + len)?;
+        let (first, len) = trim_region(from, end - from, WORD, WORD)?;
+        // The region as given is recorded, so that no part of it can be
+        // given again.
+        self.regions.insert(start, end)?;
         // SAFETY: the trimmed range lies inside the caller's region, is
         // word-aligned, does not wrap and does not start at 0.
-        unsafe { self.heap.add_to_heap(start, start + len) };
+        unsafe { self.heap.add_to_heap(first, first + len) };
         Ok(())
     }
 }

@@ -33,7 +33,9 @@ fn requests_beyond_the_largest_block_are_no_memory() {
     // SAFETY: the region outlives the heap.
     unsafe { h.init(region.start(), region.size()) }.unwrap();
     assert_eq!(BuddyByteAllocator::<10>::MAX_BLOCK, 512);
-    for (size, align) in [(513, 1), (1, 1024), (isize::MAX as usize - 4096, 1), (1, 1usize << (usize::BITS - 2))] {
+    for (size, align) in
+        [(513, 1), (1, 1024), (isize::MAX as usize - 4096, 1), (1, 1usize << (usize::BITS - 2))]
+    {
         let l = Layout::from_size_align(size, align).unwrap();
         assert_eq!(h.alloc(l), Err(AllocError::NoMemory), "{size} / {align}");
     }

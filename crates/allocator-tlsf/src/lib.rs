@@ -112,15 +112,18 @@ impl BaseAllocator for TlsfByteAllocator {
 
     unsafe fn add_memory(&mut self, start: usize, size: usize) -> AllocResult {
         let end = region_end(start, size)?;
+        // The region as given is recorded, so that no part of it, trimmed
+        // or not, can be given again.
         self.regions.check(start, end)?;
         // Address 0 is never handed out: start at the next granule.
-        let (start, len) = trim_region(start.max(1), end - start.max(1), GRANULARITY, GRANULARITY)?;
+        let from = start.max(1);
+        let (pool, len) = trim_region(from, end - from, GRANULARITY, GRANULARITY)?;
         if len < 2 * GRANULARITY {
             return Err(AllocError::InvalidParam);
         }
-        self.regions.insert(start, start + len)?;
+        self.regions.insert(start, end)?;
         // SAFETY: the trimmed range lies inside the caller's region.
-        self.total += unsafe { self.insert_pools(start, len) };
+        self.total += unsafe { self.insert_pools(pool, len) };
         Ok(())
     }
 }

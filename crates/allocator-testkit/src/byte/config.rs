@@ -15,6 +15,11 @@ pub struct ByteConfig {
     /// `used_bytes` drops by at least its size). `false` for allocators that
     /// reclaim later, such as a bump region.
     pub frees_return_memory: bool,
+    /// `true` when, after everything is freed, the largest block that fitted
+    /// at the start fits again. `false` for allocators that keep memory in
+    /// size classes once carved (a slab allocator); `used_bytes` must still
+    /// return to its starting value.
+    pub recovers_largest: bool,
     /// The largest alignment the random sequences ask for (a power of two).
     pub max_align: usize,
     /// Proptest cases for the random sequences.
@@ -31,6 +36,7 @@ impl ByteConfig {
             base_align: 4096,
             start_offset: 0,
             frees_return_memory: true,
+            recovers_largest: true,
             max_align: 4096,
             cases: 64,
             max_ops: 200,
@@ -58,6 +64,12 @@ impl ByteConfig {
     /// For allocators whose frees do not give memory back at once.
     pub fn lazy_free(mut self) -> Self {
         self.frees_return_memory = false;
+        self
+    }
+
+    /// For allocators that keep memory in size classes once carved.
+    pub fn keeps_size_classes(mut self) -> Self {
+        self.recovers_largest = false;
         self
     }
 
