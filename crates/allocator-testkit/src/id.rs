@@ -72,11 +72,18 @@ impl<A: IdAllocator> IdShadow<A> {
     /// # Errors
     /// The first disagreement.
     pub fn check_all(&self) -> Result<(), Violation> {
+        let runs: Vec<(usize, usize)> = self.runs.iter().collect();
+        self.check_runs(&runs)
+    }
+
+    /// Checks the figures, and `is_allocated` on the edges of the range and
+    /// of `runs`.
+    fn check_runs(&self, runs: &[(usize, usize)]) -> Result<(), Violation> {
         self.check_figures()?;
         let lo = self.config.start;
         let hi = lo + self.config.size;
         let mut probes = vec![lo, hi.saturating_sub(1), hi, lo.wrapping_sub(1), usize::MAX];
-        for (s, l) in self.runs.iter() {
+        for &(s, l) in runs {
             probes.extend([s, s + l - 1, s + l, s.wrapping_sub(1), s + l / 2]);
         }
         for id in probes {
@@ -101,6 +108,7 @@ impl<A: IdAllocator> IdShadow<A> {
                     Violation::Policy(format!("{count} ids aligned to {align} must fail with InvalidParam"))
                 })?;
                 self.runs.admit(id, count, align)?;
+                return self.check_runs(&[(id, count)]).map(|()| r);
             }
             Err(e) => {
                 if count == 0 || !align.is_power_of_two() {
@@ -137,7 +145,10 @@ impl<A: IdAllocator> IdShadow<A> {
         let in_range = id >= self.config.start && id - self.config.start < self.config.size;
         let r = self.alloc.alloc_fixed_id(id);
         match (r, in_range, taken) {
-            (Ok(()), true, false) => self.runs.admit(id, 1, 1)?,
+            (Ok(()), true, false) => {
+                self.runs.admit(id, 1, 1)?;
+                return self.check_runs(&[(id, 1)]).map(|()| r);
+            }
             (Err(AllocError::InvalidParam), false, _) | (Err(AllocError::MemoryOverlap), true, true) => {}
             _ => {
                 return Err(Violation::Policy(format!(
@@ -193,6 +204,7 @@ impl<A: IdAllocator> IdShadow<A> {
     /// The first violation.
     pub fn free_all(&mut self) -> Result<(), Violation> {
         let starts: Vec<usize> = self.runs.iter().map(|r| r.0).collect();
+        self.check_all()?;
         for s in starts {
             self.dealloc(s)?;
         }

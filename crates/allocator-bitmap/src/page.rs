@@ -1,0 +1,161 @@
+//! [`BitmapPageAllocator`]: pages from a bitmap indexed from the first
+//! region's own start.
+
+use core::fmt;
+
+use allocator_core::{
+    align_down, align_up, region_end, AllocError, AllocResult, BaseAllocator, PageAllocator, RegionSet,
+};
+use bitmap_allocator::BitAlloc;
+
+use crate::{run, PageMap, CAPACITY_PAGES};
+
+/// How many separate regions one page allocator tracks.
+pub const MAX_REGIONS: usize = 16;
+
+/// A page allocator over a `bitmap-allocator` tree of [`CAPACITY_PAGES`]
+/// bits, one a page. See the crate docs for costs and limits.
+///
+/// Bit 0 is the first page of the first region, wherever that is, so the
+/// whole capacity is usable at any base address.
+pub struct BitmapPageAllocator<const PAGE_SIZE: usize> {
+    /// Page number (address / `PAGE_SIZE`) of bit 0.
+    origin: usize,
+    /// The page ranges managed, by address.
+    regions: RegionSet<MAX_REGIONS>,
+    total: usize,
+    used: usize,
+    map: PageMap,
+}
+
+impl<const PAGE_SIZE: usize> BitmapPageAllocator<PAGE_SIZE> {
+    /// Rejected at compile time: a page size that is not a power of two.
+    const VALID_PAGE_SIZE: () = assert!(PAGE_SIZE.is_power_of_two(), "PAGE_SIZE must be a power of two");
+
+    /// An allocator with no pages; `const`, so it can sit in a `static`
+    /// (which is where a large map belongs: see the capacity features).
+    pub const fn new() -> Self {
+        let () = Self::VALID_PAGE_SIZE;
+        Self { origin: 0, regions: RegionSet::new(), total: 0, used: 0, map: PageMap::DEFAULT }
+    }
+
+    /// The bit of the page at `addr`, when `[addr, addr + num pages)` is
+    /// page-aligned and lies in one managed region.
+    fn index_of(&self, addr: usize, num: usize) -> AllocResult<usize> {
+        let bytes = num.checked_mul(PAGE_SIZE).ok_or(AllocError::InvalidParam)?;
+        if num == 0 || !addr.is_multiple_of(PAGE_SIZE) || !self.regions.contains(addr, bytes) {
+            return Err(AllocError::InvalidParam);
+        }
+        Ok(addr / PAGE_SIZE - self.origin)
+    }
+
+    /// Alignment in pages for `align_pow2` bytes.
+    fn align_pages(num: usize, align_pow2: usize) -> AllocResult<usize> {
+        if num == 0 || !align_pow2.is_power_of_two() {
+            return Err(AllocError::InvalidParam);
+        }
+        Ok((align_pow2 / PAGE_SIZE).max(1))
+    }
+}
+
+impl<const PAGE_SIZE: usize> Default for BitmapPageAllocator<PAGE_SIZE> {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl<const PAGE_SIZE: usize> fmt::Debug for BitmapPageAllocator<PAGE_SIZE> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("BitmapPageAllocator")
+            .field("page_size", &PAGE_SIZE)
+            .field("regions", &self.regions)
+            .field("total_pages", &self.total)
+            .field("used_pages", &self.used)
+            .finish_non_exhaustive()
+    }
+}
+
+impl<const PAGE_SIZE: usize> BaseAllocator for BitmapPageAllocator<PAGE_SIZE> {
+    unsafe fn init(&mut self, start: usize, size: usize) -> AllocResult {
+        if !self.regions.is_empty() {
+            return Err(AllocError::InvalidParam);
+        }
+        // SAFETY: forwarded from the caller.
+        unsafe { self.add_memory(start, size) }
+    }
+
+    /// Adds the whole pages of `[start, start + size)`. The first region
+    /// fixes bit 0; a later one must start at or above it and within the
+    /// map's capacity. Pages past the capacity are left out (the region is
+    /// clipped, and `total_pages` says how many were taken).
+    unsafe fn add_memory(&mut self, start: usize, size: usize) -> AllocResult {
+        let end = region_end(start, size)?;
+        self.regions.check(start, end)?;
+        let first = align_up(start, PAGE_SIZE).ok_or(AllocError::InvalidParam)?;
+        let last = align_down(end, PAGE_SIZE).ok_or(AllocError::InvalidParam)?;
+        if first >= last {
+            return Err(AllocError::InvalidParam);
+        }
+        let origin = if self.regions.is_empty() { first / PAGE_SIZE } else { self.origin };
+        let index = (first / PAGE_SIZE).checked_sub(origin).ok_or(AllocError::InvalidParam)?;
+        if index >= CAPACITY_PAGES {
+            return Err(AllocError::InvalidParam);
+        }
+        let pages = ((last - first) / PAGE_SIZE).min(CAPACITY_PAGES - index);
+        self.regions.insert(first, first + pages * PAGE_SIZE)?;
+        self.origin = origin;
+        self.map.insert(index..index + pages);
+        self.total += pages;
+        Ok(())
+    }
+}
+
+impl<const PAGE_SIZE: usize> PageAllocator for BitmapPageAllocator<PAGE_SIZE> {
+    const PAGE_SIZE: usize = PAGE_SIZE;
+
+    fn alloc_pages(&mut self, num_pages: usize, align_pow2: usize) -> AllocResult<usize> {
+        let align = Self::align_pages(num_pages, align_pow2)?;
+        num_pages.checked_mul(PAGE_SIZE).ok_or(AllocError::InvalidParam)?;
+        if num_pages > self.total - self.used {
+            return Err(AllocError::NoMemory);
+        }
+        let index =
+            run::alloc_run(&mut self.map, num_pages, align, self.origin).ok_or(AllocError::NoMemory)?;
+        self.used += num_pages;
+        Ok((self.origin + index) * PAGE_SIZE)
+    }
+
+    fn alloc_pages_at(&mut self, base: usize, num_pages: usize, align_pow2: usize) -> AllocResult<usize> {
+        Self::align_pages(num_pages, align_pow2)?;
+        if !base.is_multiple_of(align_pow2) {
+            return Err(AllocError::InvalidParam);
+        }
+        let index = self.index_of(base, num_pages)?;
+        self.map.alloc_contiguous(Some(index), num_pages, 0).ok_or(AllocError::MemoryOverlap)?;
+        self.used += num_pages;
+        Ok(base)
+    }
+
+    unsafe fn dealloc_pages(&mut self, pos: usize, num_pages: usize) -> AllocResult {
+        let index = self.index_of(pos, num_pages)?;
+        if !run::all_taken(&self.map, index, num_pages) {
+            return Err(AllocError::NotAllocated);
+        }
+        let freed = self.map.dealloc_contiguous(index, num_pages);
+        debug_assert!(freed, "every page was checked to be allocated");
+        self.used -= num_pages;
+        Ok(())
+    }
+
+    fn total_pages(&self) -> usize {
+        self.total
+    }
+
+    fn used_pages(&self) -> usize {
+        self.used
+    }
+
+    fn available_pages(&self) -> usize {
+        self.total - self.used
+    }
+}

@@ -1,0 +1,103 @@
+//! Finding, checking and freeing runs of bits, for any alignment relative
+//! to any origin. `bitmap-allocator` aligns runs to its own index 0 only;
+//! here index `i` stands for the number `origin + i` (a page number or an
+//! id), and runs are aligned as numbers, so a map can start anywhere.
+
+use bitmap_allocator::BitAlloc;
+
+/// The first index `>= from` whose number `origin + index` is a multiple of
+/// `align` (a power of two).
+#[inline]
+fn next_aligned(from: usize, origin: usize, align: usize) -> Option<usize> {
+    let number = origin.checked_add(from)?;
+    let up = number.checked_add(align - 1)? & !(align - 1);
+    Some(from + (up - number))
+}
+
+/// Claims `len` free bits whose first number is a multiple of `align` (a
+/// power of two), and returns the first index. Only bits once inserted are
+/// ever free, so runs stay inside the map. O(log n) for a single bit; a
+/// scan of the map otherwise.
+pub(crate) fn alloc_run<B: BitAlloc>(map: &mut B, len: usize, align: usize, origin: usize) -> Option<usize> {
+    if len == 0 || len > B::CAP {
+        return None;
+    }
+    if len == 1 && align == 1 {
+        return map.alloc();
+    }
+    let first = if origin & (align - 1) == 0 {
+        // Aligned as numbers and as indices: the crate's own search.
+        map.alloc_contiguous(None, len, align.trailing_zeros() as usize)?
+    } else {
+        let i = find_run(map, len, align, origin)?;
+        map.alloc_contiguous(Some(i), len, 0)?
+    };
+    Some(first)
+}
+
+/// The first aligned run of `len` free bits, unclaimed.
+fn find_run<B: BitAlloc>(map: &B, len: usize, align: usize, origin: usize) -> Option<usize> {
+    let mut start = next_aligned(map.next(0)?, origin, align)?;
+    'candidates: loop {
+        if start.checked_add(len)? > B::CAP {
+            return None;
+        }
+        for i in start..start + len {
+            let free = map.next(i)?;
+            if free != i {
+                start = next_aligned(free, origin, align)?;
+                continue 'candidates;
+            }
+        }
+        return Some(start);
+    }
+}
+
+/// `true` when every bit of `[first, first + len)` is allocated (not free).
+pub(crate) fn all_taken<B: BitAlloc>(map: &B, first: usize, len: usize) -> bool {
+    match map.next(first) {
+        None => true,
+        Some(free) => free >= first + len,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use bitmap_allocator::BitAlloc4K;
+
+    #[test]
+    fn runs_are_aligned_as_numbers_not_indices() {
+        let mut map = BitAlloc4K::default();
+        map.insert(0..4096);
+        // Index 0 is number 3: the first number aligned to 8 is 8, index 5.
+        let i = alloc_run(&mut map, 4, 8, 3).unwrap();
+        assert_eq!(i, 5);
+        assert!(all_taken(&map, 5, 4) && (0..5).chain(9..100).all(|i| map.test(i)));
+        let j = alloc_run(&mut map, 4, 8, 3).unwrap();
+        assert_eq!((j + 3) % 8, 0);
+        assert_eq!(j, 13);
+    }
+
+    #[test]
+    fn runs_stay_inside_the_inserted_bits() {
+        let mut map = BitAlloc4K::default();
+        map.insert(0..10);
+        assert_eq!(alloc_run(&mut map, 11, 1, 0), None);
+        assert_eq!(alloc_run(&mut map, 10, 1, 0), Some(0));
+        assert_eq!(alloc_run(&mut map, 1, 1, 0), None);
+        assert_eq!(alloc_run(&mut map, 4097, 1, 0), None);
+    }
+
+    #[test]
+    fn a_fragmented_map_ends_the_search() {
+        let mut map = BitAlloc4K::default();
+        map.insert(0..4096);
+        for i in (0..4096).step_by(2) {
+            assert_eq!(map.alloc_contiguous(Some(i), 1, 0), Some(i));
+        }
+        assert_eq!(alloc_run(&mut map, 2, 1, 0), None);
+        assert_eq!(alloc_run(&mut map, 2, 2, 1), None);
+        assert_eq!(alloc_run(&mut map, 1, 2, 1), Some(1));
+    }
+}
