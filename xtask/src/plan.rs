@@ -61,10 +61,25 @@ fn fmt() -> Vec<Job> {
 }
 
 fn clippy() -> Vec<Job> {
-    vec![Job::cargo(
-        "stable",
-        &["clippy", "--workspace", "--all-targets", "--locked", "--", "-D", "warnings"],
-    )]
+    vec![
+        Job::cargo("stable", &["clippy", "--workspace", "--all-targets", "--locked", "--", "-D", "warnings"]),
+        Job::cargo(
+            "nightly, all features",
+            &[
+                "+nightly",
+                "clippy",
+                "--workspace",
+                "--all-targets",
+                "--all-features",
+                "--locked",
+                "--target-dir",
+                "target/nightly",
+                "--",
+                "-D",
+                "warnings",
+            ],
+        ),
+    ]
 }
 
 fn doc() -> Vec<Job> {
@@ -156,7 +171,9 @@ mod tests {
 
     #[test]
     fn nightly_work_is_kept_apart() {
-        for job in test_nightly() {
+        let nightly = clippy().into_iter().chain(test_nightly()).filter(|j| j.args[0] == "+nightly");
+        assert_eq!(nightly.clone().count(), 2);
+        for job in nightly {
             assert_eq!(job.args[0], "+nightly");
             assert!(job.args.windows(2).any(|w| w == ["--target-dir", "target/nightly"]));
         }

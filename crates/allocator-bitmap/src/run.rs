@@ -38,18 +38,20 @@ pub(crate) fn alloc_run<B: BitAlloc>(map: &mut B, len: usize, align: usize, orig
 /// The first aligned run of `len` free bits, unclaimed.
 fn find_run<B: BitAlloc>(map: &B, len: usize, align: usize, origin: usize) -> Option<usize> {
     let mut start = next_aligned(map.next(0)?, origin, align)?;
-    'candidates: loop {
+    loop {
         if start.checked_add(len)? > B::CAP {
             return None;
         }
-        for i in start..start + len {
-            let free = map.next(i)?;
-            if free != i {
-                start = next_aligned(free, origin, align)?;
-                continue 'candidates;
-            }
+        // The first taken bit of the candidate run, as the next free bit
+        // after it (`None` when nothing is free after it).
+        let blocked = (start..start + len).find_map(|i| {
+            let free = map.next(i);
+            (free != Some(i)).then_some(free)
+        });
+        match blocked {
+            None => return Some(start),
+            Some(free) => start = next_aligned(free?, origin, align)?,
         }
-        return Some(start);
     }
 }
 
