@@ -83,8 +83,24 @@ fn clippy() -> Vec<Job> {
 }
 
 fn doc() -> Vec<Job> {
-    vec![Job::cargo("workspace", &["doc", "--workspace", "--no-deps", "--locked"])
-        .env("RUSTDOCFLAGS", "-D warnings")]
+    vec![
+        Job::cargo("stable", &["doc", "--workspace", "--no-deps", "--locked"])
+            .env("RUSTDOCFLAGS", "-D warnings"),
+        Job::cargo(
+            "nightly, all features (as docs.rs)",
+            &[
+                "+nightly",
+                "doc",
+                "--workspace",
+                "--no-deps",
+                "--all-features",
+                "--locked",
+                "--target-dir",
+                "target/nightly",
+            ],
+        )
+        .env("RUSTDOCFLAGS", "-D warnings --cfg docsrs"),
+    ]
 }
 
 fn test() -> Vec<Job> {
@@ -171,8 +187,9 @@ mod tests {
 
     #[test]
     fn nightly_work_is_kept_apart() {
-        let nightly = clippy().into_iter().chain(test_nightly()).filter(|j| j.args[0] == "+nightly");
-        assert_eq!(nightly.clone().count(), 2);
+        let nightly =
+            clippy().into_iter().chain(doc()).chain(test_nightly()).filter(|j| j.args[0] == "+nightly");
+        assert_eq!(nightly.clone().count(), 3);
         for job in nightly {
             assert_eq!(job.args[0], "+nightly");
             assert!(job.args.windows(2).any(|w| w == ["--target-dir", "target/nightly"]));

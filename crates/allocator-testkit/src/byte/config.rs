@@ -6,6 +6,10 @@ pub struct ByteConfig {
     /// Sizes of the regions in bytes. The first is given by `init`; the
     /// others by `add_memory` as the operation sequences ask.
     pub regions: Vec<usize>,
+    /// How many regions the allocator gets when the suite starts: the first
+    /// by `init`, the others by `add_memory` (combinators route them to
+    /// different parts). The rest are given by the operation sequences.
+    pub initial_regions: usize,
     /// Alignment of the memory each region is carved from.
     pub base_align: usize,
     /// How far past that alignment each region starts (odd start addresses
@@ -33,6 +37,7 @@ impl ByteConfig {
     pub fn new(size: usize) -> Self {
         Self {
             regions: vec![size],
+            initial_regions: 1,
             base_align: 4096,
             start_offset: 0,
             frees_return_memory: true,
@@ -46,6 +51,13 @@ impl ByteConfig {
     /// Adds regions of these sizes for `add_memory`.
     pub fn more_regions(mut self, sizes: &[usize]) -> Self {
         self.regions.extend_from_slice(sizes);
+        self
+    }
+
+    /// Gives the first `n` regions when the suite starts (`init`, then
+    /// `add_memory`).
+    pub fn initial_regions(mut self, n: usize) -> Self {
+        self.initial_regions = n.clamp(1, self.regions.len());
         self
     }
 
@@ -88,5 +100,10 @@ impl ByteConfig {
     /// The first region's size.
     pub fn first_size(&self) -> usize {
         self.regions[0]
+    }
+
+    /// The bytes given when the suite starts (the initial regions).
+    pub fn initial_size(&self) -> usize {
+        self.regions[..self.initial_regions].iter().sum()
     }
 }

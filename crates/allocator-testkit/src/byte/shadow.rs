@@ -74,6 +74,17 @@ impl<A: ByteAllocator> ByteShadow<A> {
         let r = unsafe { s.alloc.init(start, size) };
         ensure(r.is_ok(), || Violation::Policy(format!("init({start:#x}, {size}) failed: {r:?}")))?;
         s.given = 1;
+        for _ in 1..config.initial_regions {
+            match s.add_next_region()? {
+                Some(Ok(())) => {}
+                r => {
+                    return Err(Violation::Policy(format!(
+                        "add_memory of initial region {} gave {r:?}",
+                        s.given
+                    )))
+                }
+            }
+        }
         s.check_figures()?;
         s.baseline_used = s.alloc.used_bytes();
         Ok(s)
@@ -105,6 +116,11 @@ impl<A: ByteAllocator> ByteShadow<A> {
             return None;
         }
         self.live.keys().nth(index % self.live.len()).copied()
+    }
+
+    /// The live blocks, by address, with their layouts.
+    pub fn live_blocks(&self) -> impl Iterator<Item = (usize, Layout)> + '_ {
+        self.live.iter().map(|(&a, b)| (a, b.layout))
     }
 
     /// `used_bytes` when the allocator had just been given its first region.

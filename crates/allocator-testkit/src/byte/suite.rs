@@ -144,7 +144,7 @@ pub fn add_memory<A: ByteAllocator>(alloc: A, config: &ByteConfig) -> Result<(),
 /// The first violation.
 pub fn edges<A: ByteAllocator>(alloc: A, config: &ByteConfig) -> Result<(), Violation> {
     let mut s = ByteShadow::new(alloc, config)?;
-    let region = config.first_size();
+    let region = config.initial_size();
     let huge = isize::MAX as usize - (1 << 20);
     for (size, align) in [
         (1, 1),
@@ -198,6 +198,7 @@ pub fn bad_input<A: ByteAllocator>(new: impl Fn() -> A, config: &ByteConfig) -> 
     let keep =
         s.alloc(layout(48, 16))?.map_err(|e| Violation::Policy(format!("first alloc failed: {e:?}")))?;
     let (start, size) = (s.regions()[0].start(), s.regions()[0].size());
+    let given = config.initial_size();
 
     // init on an allocator that has memory.
     // SAFETY: the region is already this allocator's; a correct allocator
@@ -227,7 +228,7 @@ pub fn bad_input<A: ByteAllocator>(new: impl Fn() -> A, config: &ByteConfig) -> 
         (0usize, 1usize, Some(AllocError::InvalidParam)),
         (0, 4096, Some(AllocError::InvalidParam)),
         (isize::MAX as usize - (1 << 20), 1, None),
-        (size + 1, 1, None),
+        (given + 1, 1, None),
         (8, 1usize << (usize::BITS - 2), None),
     ] {
         let r = s.alloc(layout(sz, al))?;
