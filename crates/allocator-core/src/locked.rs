@@ -4,6 +4,7 @@ use core::{
     alloc::{GlobalAlloc, Layout},
     fmt,
     ptr::{self, NonNull},
+    sync::atomic::{AtomicBool, Ordering},
 };
 
 use lock_api::{Mutex, MutexGuard, RawMutex};
@@ -29,33 +30,89 @@ pub type DefaultRawMutex = spin::Mutex<()>;
 /// that may run while the lock is held by the code it interrupted (an
 /// interrupt handler on the same core) must not spin: it uses
 /// [`try_lock`](Self::try_lock), which fails instead of waiting.
+///
+/// A hosted program's runtime allocates before `main`, so a
+/// `#[global_allocator]` must be ready before any code of the program runs:
+/// [`with_init`](Self::with_init) gives the heap a function that runs once,
+/// under the lock, before the first operation.
 pub struct Locked<A, R: RawMutex = DefaultRawMutex> {
     inner: Mutex<R, A>,
+    init: Option<fn(&mut A)>,
+    /// Set once `init` has run (read and written under the lock).
+    ready: AtomicBool,
 }
 
 impl<A, R: RawMutex> Locked<A, R> {
     /// Wraps `inner`.
     pub const fn new(inner: A) -> Self {
-        Self { inner: Mutex::const_new(R::INIT, inner) }
+        Self { inner: Mutex::const_new(R::INIT, inner), init: None, ready: AtomicBool::new(true) }
+    }
+
+    /// Wraps `inner`, and runs `init` on it once, under the lock, before the
+    /// first operation (the first `lock` or successful `try_lock`): the way
+    /// to give a `static` heap its memory before a runtime's first
+    /// allocation. `init` must not allocate from this heap (it would wait
+    /// for itself).
+    ///
+    /// ```
+    /// # use allocator_core::{BaseAllocator, Locked};
+    /// # use allocator_testkit::FirstFit as MyHeap;
+    /// static mut ARENA: [u8; 1 << 16] = [0; 1 << 16];
+    ///
+    /// fn give_memory(heap: &mut MyHeap) {
+    ///     // SAFETY: the arena is used by nothing but this heap, and this
+    ///     // runs once.
+    ///     unsafe { heap.init((&raw mut ARENA) as usize, 1 << 16) }.expect("a valid region");
+    /// }
+    ///
+    /// static HEAP: Locked<MyHeap> = Locked::with_init(MyHeap::new(), give_memory);
+    /// assert_eq!(HEAP.total_bytes(), 1 << 16);
+    /// ```
+    pub const fn with_init(inner: A, init: fn(&mut A)) -> Self {
+        Self { inner: Mutex::const_new(R::INIT, inner), init: Some(init), ready: AtomicBool::new(false) }
+    }
+
+    /// Runs the one-time `init` if it has not run yet; called with the lock
+    /// held, so it runs exactly once.
+    #[inline]
+    fn ready<'a>(&self, mut guard: MutexGuard<'a, R, A>) -> MutexGuard<'a, R, A> {
+        // Relaxed suffices: the lock orders this with every other access.
+        if !self.ready.load(Ordering::Relaxed) {
+            if let Some(init) = self.init {
+                init(&mut guard);
+            }
+            self.ready.store(true, Ordering::Relaxed);
+        }
+        guard
     }
 
     /// Locks the heap, waiting as the lock waits.
+    #[inline]
     pub fn lock(&self) -> MutexGuard<'_, R, A> {
-        self.inner.lock()
+        self.ready(self.inner.lock())
     }
 
     /// Locks the heap if no one holds it; `None` instead of waiting.
+    #[inline]
     pub fn try_lock(&self) -> Option<MutexGuard<'_, R, A>> {
-        self.inner.try_lock()
+        self.inner.try_lock().map(|g| self.ready(g))
     }
 
-    /// The heap, through exclusive access (no locking).
+    /// The heap, through exclusive access (no locking; runs the one-time
+    /// `init` first if it has not run).
     pub fn get_mut(&mut self) -> &mut A {
+        if !*self.ready.get_mut() {
+            if let Some(init) = self.init {
+                init(self.inner.get_mut());
+            }
+            *self.ready.get_mut() = true;
+        }
         self.inner.get_mut()
     }
 
-    /// Unwraps the heap.
-    pub fn into_inner(self) -> A {
+    /// Unwraps the heap (the one-time `init` runs first if it has not).
+    pub fn into_inner(mut self) -> A {
+        self.get_mut();
         self.inner.into_inner()
     }
 }

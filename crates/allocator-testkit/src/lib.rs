@@ -20,7 +20,7 @@ pub use violation::Violation;
 
 #[doc(hidden)]
 pub mod __private {
-    pub use allocator_core::Locked;
+    pub use allocator_core::{BaseAllocator, Locked};
 }
 
 /// The proptest version the strategies are written for.
