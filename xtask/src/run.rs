@@ -31,22 +31,43 @@ pub(crate) fn run_steps(root: &Path, steps: &[Step]) -> Vec<Outcome> {
         for job in (step.jobs)() {
             println!("\n==> [{}] {}: {} {}", step.name, job.label, job.program, job.args.join(" "));
             let start = Instant::now();
-            let status = Command::new(&job.program)
-                .args(&job.args)
-                .envs(job.env.iter().map(|(k, v)| (k, v)))
-                .current_dir(root)
-                .status();
-            let ok = match status {
-                Ok(s) => s.success(),
-                Err(e) => {
-                    eprintln!("could not start {}: {e}", job.program);
-                    false
+            let mut command = Command::new(&job.program);
+            command.args(&job.args).envs(job.env.iter().map(|(k, v)| (k, v))).current_dir(root);
+            let ok = if job.expect.is_empty() {
+                match command.status() {
+                    Ok(s) => s.success(),
+                    Err(e) => {
+                        eprintln!("could not start {}: {e}", job.program);
+                        false
+                    }
                 }
+            } else {
+                run_and_check(&mut command, &job.expect)
             };
             out.push(Outcome { step: step.name, label: job.label, ok, time: start.elapsed() });
         }
     }
     out
+}
+
+/// Runs `command`, shows its output, and checks that it succeeded and
+/// printed every line of `expect`.
+fn run_and_check(command: &mut Command, expect: &[&str]) -> bool {
+    let out = match command.output() {
+        Ok(out) => out,
+        Err(e) => {
+            eprintln!("could not start: {e}");
+            return false;
+        }
+    };
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    print!("{stdout}");
+    eprint!("{}", String::from_utf8_lossy(&out.stderr));
+    let missing: Vec<&&str> = expect.iter().filter(|e| !stdout.contains(**e)).collect();
+    for m in &missing {
+        eprintln!("expected in the output, not found: {m:?}");
+    }
+    out.status.success() && missing.is_empty()
 }
 
 /// The summary table: step × label × result, with times.

@@ -1,0 +1,42 @@
+//! `allocator_api2`'s `Vec` and `Box` and `hashbrown`'s `HashMap`, living
+//! in one of our heaps, on stable Rust; and on nightly (feature
+//! `allocator_api`), the standard library's own collections.
+
+#![cfg_attr(feature = "allocator_api", feature(allocator_api))]
+
+use allocator::{Locked, TlsfByteAllocator};
+use allocator_api2::{boxed::Box as Box2, vec::Vec as Vec2};
+use hashbrown::HashMap;
+
+fn main() {
+    let memory: &'static mut [u8] = Box::leak(vec![0u8; 4 << 20].into_boxed_slice());
+    let heap: Locked<TlsfByteAllocator> = Locked::new(TlsfByteAllocator::new());
+    // SAFETY: the memory is leaked: the heap's for the whole program.
+    unsafe { heap.init(memory.as_mut_ptr() as usize, memory.len()) }.unwrap();
+
+    let mut primes: Vec2<u32, _> = Vec2::new_in(&heap);
+    primes.extend((2..10_000u32).filter(|n| (2..*n).take_while(|d| d * d <= *n).all(|d| n % d != 0)));
+    let boxed = Box2::new_in([1u64; 64], &heap);
+    let mut index: HashMap<u32, usize, _, _> = HashMap::with_capacity_in(2000, &heap);
+    for (i, p) in primes.iter().enumerate() {
+        index.insert(*p, i);
+    }
+    println!(
+        "stable: {} primes below 10000, prime #{} is 7919, {} bytes of our heap in use",
+        primes.len(),
+        index[&7919] + 1,
+        heap.used_bytes()
+    );
+    assert_eq!(boxed.iter().sum::<u64>(), 64);
+    drop((primes, boxed, index));
+    assert_eq!(heap.used_bytes(), 0);
+
+    #[cfg(feature = "allocator_api")]
+    {
+        let mut v: Vec<u8, &Locked<TlsfByteAllocator>> = Vec::new_in(&heap);
+        v.extend_from_slice(b"core::alloc::Allocator");
+        let b = Box::new_in(v.len(), &heap);
+        println!("nightly: std Vec and Box in our heap: {} bytes ({} in use)", *b, heap.used_bytes());
+    }
+    println!("after dropping: {} bytes in use", heap.used_bytes());
+}
