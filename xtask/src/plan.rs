@@ -44,6 +44,8 @@ pub(crate) struct Step {
     pub(crate) name: &'static str,
     /// Part of `ci --quick`.
     pub(crate) quick: bool,
+    /// Debian packages the step needs (installed with apt-get when missing).
+    pub(crate) packages: &'static [&'static str],
     /// One line for `help`.
     pub(crate) about: &'static str,
     /// The jobs it runs.
@@ -52,29 +54,220 @@ pub(crate) struct Step {
 
 /// Every step, in the order `ci` runs them.
 pub(crate) const STEPS: &[Step] = &[
-    Step { name: "fmt", quick: true, about: "rustfmt --check on every crate", jobs: fmt },
-    Step { name: "clippy", quick: true, about: "clippy -D warnings, all targets", jobs: clippy },
-    Step { name: "doc", quick: true, about: "rustdoc -D warnings", jobs: doc },
-    Step { name: "test", quick: true, about: "the workspace's tests and doc tests (stable)", jobs: test },
-    Step {
-        name: "examples",
-        quick: true,
-        about: "run every example and check what it prints",
-        jobs: examples,
-    },
-    Step {
-        name: "features",
-        quick: false,
-        about: "the facade with no features, each feature alone, and all",
-        jobs: features,
-    },
-    Step {
-        name: "test-nightly",
-        quick: false,
-        about: "the tests with every feature (allocator_api) on nightly",
-        jobs: test_nightly,
-    },
+    step("fmt", true, &[], "rustfmt --check on every crate", fmt),
+    step("clippy", true, &[], "clippy -D warnings, all targets (stable; nightly with every feature)", clippy),
+    step("doc", true, &[], "rustdoc -D warnings (stable; nightly with every feature, as docs.rs)", doc),
+    step("test", true, &[], "the workspace's tests and doc tests (stable)", test),
+    step("test-nightly", false, &[], "the tests with every feature (allocator_api) on nightly", test_nightly),
+    step("examples", true, &[], "run every example and check what it prints", examples),
+    step("features", false, &[], "the facade with no features, each feature alone, and all", features),
+    step(
+        "nostd",
+        false,
+        DEBIAN_RUST,
+        "every library crate for bare-metal targets (no, default, all no_std features)",
+        nostd,
+    ),
+    step(
+        "cross",
+        false,
+        CROSS_PACKAGES,
+        "the test suites on i686 (32-bit), aarch64, powerpc (big-endian; qemu)",
+        cross,
+    ),
+    step("asan", false, &[], "the tests under AddressSanitizer (nightly)", asan),
+    step("msrv", false, &[], "the workspace builds with the rust-version it declares", msrv),
 ];
+
+const fn step(
+    name: &'static str,
+    quick: bool,
+    packages: &'static [&'static str],
+    about: &'static str,
+    jobs: fn() -> Vec<Job>,
+) -> Step {
+    Step { name, quick, packages, about, jobs }
+}
+
+/// Debian's second Rust, with the standard library's source (for
+/// `-Zbuild-std`).
+const DEBIAN_RUST: &[&str] = &["rustc-web", "cargo-web", "rust-web-src"];
+
+/// Cross toolchains for linking. (i686 links with the i686 cross gcc:
+/// `gcc-multilib` cannot be installed beside the aarch64 cross gcc.)
+const CROSS_PACKAGES: &[&str] = &[
+    "rustc-web",
+    "cargo-web",
+    "rust-web-src",
+    "gcc-i686-linux-gnu",
+    "libc6-dev-i386-cross",
+    "gcc-aarch64-linux-gnu",
+    "libc6-dev-arm64-cross",
+    "gcc-powerpc-linux-gnu",
+    "libc6-dev-powerpc-cross",
+    "qemu-user",
+];
+
+/// Bare-metal targets, and whether they lack compare-and-swap.
+pub(crate) const NOSTD_TARGETS: &[(&str, bool)] = &[
+    ("thumbv6m-none-eabi", true),
+    ("thumbv7em-none-eabihf", false),
+    ("riscv32imac-unknown-none-elf", false),
+    ("riscv64gc-unknown-none-elf", false),
+    ("aarch64-unknown-none", false),
+    ("x86_64-unknown-none", false),
+    ("loongarch64-unknown-none", false),
+];
+
+/// The library crates (every one is `no_std`).
+pub(crate) const LIBRARIES: &[&str] = &[
+    "allocator-core",
+    "allocator-tlsf",
+    "allocator-buddy",
+    "allocator-slab",
+    "allocator-bitmap",
+    "allocator-compose",
+    "allocator",
+];
+
+/// Feature sets for the no_std builds: (label, default features on, extra
+/// features). The sets with extra features build the facade alone, whose
+/// features switch on every crate's: cargo ignores `crate/feature` for
+/// several selected packages at once.
+pub(crate) const NOSTD_FEATURE_SETS: &[(&str, bool, &[&str])] = &[
+    ("no features", false, &[]),
+    ("default features", true, &[]),
+    ("all no_std features", true, &["full", "log", "allocator_api", "page-alloc-1t"]),
+];
+
+/// Linux targets the test suites run on: (target, runner, linker).
+pub(crate) const CROSS_TARGETS: &[(&str, Option<&str>, Option<&str>)] = &[
+    (
+        "i686-unknown-linux-gnu",
+        Some("env LD_LIBRARY_PATH=/usr/i686-linux-gnu/lib"),
+        Some("i686-linux-gnu-gcc"),
+    ),
+    (
+        "aarch64-unknown-linux-gnu",
+        Some("qemu-aarch64 -L /usr/aarch64-linux-gnu"),
+        Some("aarch64-linux-gnu-gcc"),
+    ),
+    ("powerpc-unknown-linux-gnu", Some("qemu-ppc -L /usr/powerpc-linux-gnu"), Some("powerpc-linux-gnu-gcc")),
+];
+
+/// The environment variable cargo reads for `target`'s `key` (`linker`,
+/// `runner`).
+pub(crate) fn target_env(target: &str, key: &str) -> String {
+    format!("CARGO_TARGET_{}_{}", target.to_uppercase().replace(['-', '.'], "_"), key.to_uppercase())
+}
+
+/// A job run with Debian's Rust, which can build `core`/`std` from source.
+fn debian(label: &str, args: &[&str]) -> Job {
+    let mut job = Job::cargo(label, args).env("RUSTC", "/usr/bin/rustc").env("RUSTC_BOOTSTRAP", "1");
+    job.program = "/usr/bin/cargo".to_string();
+    job
+}
+
+fn nostd() -> Vec<Job> {
+    let mut jobs = Vec::new();
+    for &(target, no_cas) in NOSTD_TARGETS {
+        for &(set, default, extra) in NOSTD_FEATURE_SETS {
+            let mut args = vec!["build", "--quiet", "--locked", "-Zbuild-std=core,alloc", "--target", target];
+            args.extend(["--target-dir", "target/cross"]);
+            let packages: &[&str] = if extra.is_empty() { LIBRARIES } else { &["allocator"] };
+            for lib in packages {
+                args.extend(["-p", lib]);
+            }
+            if !default {
+                args.push("--no-default-features");
+            }
+            let mut features: Vec<&str> = extra.to_vec();
+            if no_cas {
+                features.push(if extra.is_empty() {
+                    "allocator-core/portable-atomic"
+                } else {
+                    "portable-atomic"
+                });
+            }
+            let joined = features.join(",");
+            if !features.is_empty() {
+                args.extend(["--features", &joined]);
+            }
+            let mut job = debian(&format!("{target}, {set}"), &args);
+            if no_cas {
+                // Spin locks from portable-atomic, on a single core.
+                job = job.env("RUSTFLAGS", "--cfg portable_atomic_unsafe_assume_single_core");
+            }
+            jobs.push(job);
+        }
+    }
+    jobs
+}
+
+fn cross() -> Vec<Job> {
+    CROSS_TARGETS
+        .iter()
+        .map(|&(target, runner, linker)| {
+            let mut args =
+                vec!["test", "--locked", "-Zbuild-std", "--target", target, "--target-dir", "target/cross"];
+            // Doc tests do not run under -Zbuild-std; the host steps run them.
+            args.extend([
+                "--workspace",
+                "--exclude",
+                "xtask",
+                "--exclude",
+                "allocator-examples",
+                "--lib",
+                "--tests",
+            ]);
+            let mut job = debian(target, &args).env("PROPTEST_CASES", "16");
+            if let Some(r) = runner {
+                job = job.env(&target_env(target, "runner"), r);
+            }
+            if let Some(l) = linker {
+                job = job.env(&target_env(target, "linker"), l);
+            }
+            job
+        })
+        .collect()
+}
+
+fn asan() -> Vec<Job> {
+    let args = [
+        "+nightly",
+        "test",
+        "--locked",
+        "--target",
+        "x86_64-unknown-linux-gnu",
+        "--target-dir",
+        "target/asan",
+        "--workspace",
+        "--exclude",
+        "xtask",
+        "--exclude",
+        "allocator-examples",
+        "--lib",
+        "--tests",
+    ];
+    vec![Job::cargo("x86_64, address", &args)
+        .env("RUSTFLAGS", "-Zsanitizer=address")
+        .env("ASAN_OPTIONS", "detect_leaks=0")
+        .env("PROPTEST_CASES", "32")]
+}
+
+/// The `rust-version` the workspace declares.
+pub(crate) fn declared_msrv(manifest: &str) -> Option<&str> {
+    manifest.lines().find_map(|l| l.trim().strip_prefix("rust-version")?.split('"').nth(1))
+}
+
+fn msrv() -> Vec<Job> {
+    let version = declared_msrv(include_str!("../../Cargo.toml")).unwrap_or("unknown");
+    let toolchain = format!("+{version}");
+    vec![Job::cargo(
+        &format!("rust {version}"),
+        &[&toolchain, "check", "--locked", "--workspace", "--all-targets", "--target-dir", "target/msrv"],
+    )]
+}
 
 fn fmt() -> Vec<Job> {
     vec![Job::cargo("workspace", &["fmt", "--all", "--", "--check"])]
@@ -301,6 +494,41 @@ mod tests {
         }
         let jobs = features();
         assert_eq!(jobs.len(), facade.len() - 2 + 2, "none, each but default and nightly's, all");
+    }
+
+    #[test]
+    fn the_no_std_matrix_covers_every_target_and_feature_set() {
+        let jobs = nostd();
+        assert_eq!(jobs.len(), NOSTD_TARGETS.len() * NOSTD_FEATURE_SETS.len());
+        for job in &jobs {
+            assert_eq!(job.program, "/usr/bin/cargo");
+            let all = LIBRARIES.iter().all(|l| job.args.iter().any(|a| a == l));
+            let facade_with_features = job.args.windows(2).any(|w| w == ["-p", "allocator"])
+                && job.args.iter().any(|a| a.contains("full"));
+            assert!(all || facade_with_features, "{:?}", job.args);
+        }
+        let v6m: Vec<&Job> = jobs.iter().filter(|j| j.label.starts_with("thumbv6m")).collect();
+        assert!(v6m.iter().all(|j| j.args.iter().any(|a| a.contains("portable-atomic"))));
+        assert!(v6m.iter().all(|j| j.env.iter().any(|(k, _)| k == "RUSTFLAGS")));
+    }
+
+    #[test]
+    fn cross_jobs_get_their_runner_and_linker() {
+        assert_eq!(
+            target_env("aarch64-unknown-linux-gnu", "runner"),
+            "CARGO_TARGET_AARCH64_UNKNOWN_LINUX_GNU_RUNNER"
+        );
+        let jobs = cross();
+        let ppc = jobs.iter().find(|j| j.label.starts_with("powerpc")).unwrap();
+        assert!(ppc.env.iter().any(|(k, v)| k.ends_with("_RUNNER") && v.starts_with("qemu-ppc")));
+        let i686 = jobs.iter().find(|j| j.label.starts_with("i686")).unwrap();
+        assert!(i686.env.iter().any(|(k, v)| k.ends_with("_LINKER") && v == "i686-linux-gnu-gcc"));
+    }
+
+    #[test]
+    fn the_msrv_is_read_from_the_manifest() {
+        assert_eq!(declared_msrv("[workspace.package]\nrust-version = \"1.95\"\n"), Some("1.95"));
+        assert!(msrv()[0].args[0].starts_with("+1."));
     }
 
     #[test]

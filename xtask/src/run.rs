@@ -27,7 +27,19 @@ pub(crate) fn workspace_root() -> PathBuf {
 /// shows all of them.
 pub(crate) fn run_steps(root: &Path, steps: &[Step]) -> Vec<Outcome> {
     let mut out = Vec::new();
+    let mut apt_updated = false;
     for step in steps {
+        let start = Instant::now();
+        if let Err(why) = ensure_packages(step.packages, &mut apt_updated) {
+            eprintln!("\n[{}] cannot run: {why}", step.name);
+            out.push(Outcome {
+                step: step.name,
+                label: "install packages".into(),
+                ok: false,
+                time: start.elapsed(),
+            });
+            continue;
+        }
         for job in (step.jobs)() {
             println!("\n==> [{}] {}: {} {}", step.name, job.label, job.program, job.args.join(" "));
             let start = Instant::now();
@@ -48,6 +60,54 @@ pub(crate) fn run_steps(root: &Path, steps: &[Step]) -> Vec<Outcome> {
         }
     }
     out
+}
+
+/// The packages of `packages` that dpkg does not list as installed.
+fn missing_packages<'a>(packages: &[&'a str]) -> Vec<&'a str> {
+    packages
+        .iter()
+        .copied()
+        .filter(|p| {
+            let status = Command::new("dpkg-query").args(["-W", "-f=${Status}", p]).output();
+            !status.is_ok_and(|o| String::from_utf8_lossy(&o.stdout).contains("install ok installed"))
+        })
+        .collect()
+}
+
+/// Installs the missing ones of `packages` with apt-get (running
+/// `apt-get update` once per run first), or says why it cannot.
+fn ensure_packages(packages: &[&str], apt_updated: &mut bool) -> Result<(), String> {
+    let missing = missing_packages(packages);
+    if missing.is_empty() {
+        return Ok(());
+    }
+    let list = missing.join(" ");
+    println!("\n==> installing Debian packages: {list}");
+    let apt = |args: &[&str]| {
+        Command::new("apt-get")
+            .args(args)
+            .env("DEBIAN_FRONTEND", "noninteractive")
+            .status()
+            .map_err(|e| format!("could not run apt-get ({e}); install these by hand: {list}"))
+            .and_then(|s| {
+                if s.success() {
+                    Ok(())
+                } else {
+                    Err(format!("apt-get {} failed; install these by hand (as root): {list}", args[0]))
+                }
+            })
+    };
+    if !*apt_updated {
+        apt(&["update", "-qq"])?;
+        *apt_updated = true;
+    }
+    let mut args = vec!["install", "-y", "-qq"];
+    args.extend(missing.iter().copied());
+    apt(&args)?;
+    match missing_packages(&missing).as_slice() {
+        [] => Ok(()),
+        still => Err(format!("still missing after apt-get install: {}", still.join(" "))),
+    }
 }
 
 /// Runs `command`, shows its output, and checks that it succeeded and
