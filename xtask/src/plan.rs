@@ -13,6 +13,9 @@ pub(crate) struct Job {
     pub(crate) env: Vec<(String, String)>,
     /// Lines the job's standard output must contain (checked when set).
     pub(crate) expect: Vec<&'static str>,
+    /// Seconds after which the job is stopped and fails (a hang must not
+    /// eat the CI budget).
+    pub(crate) limit: Option<u64>,
 }
 
 impl Job {
@@ -23,7 +26,13 @@ impl Job {
             args: args.iter().map(|s| s.to_string()).collect(),
             env: Vec::new(),
             expect: Vec::new(),
+            limit: None,
         }
+    }
+
+    fn limit(mut self, seconds: u64) -> Self {
+        self.limit = Some(seconds);
+        self
     }
 
     fn expect(mut self, lines: &[&'static str]) -> Self {
@@ -144,7 +153,8 @@ pub(crate) const NOSTD_FEATURE_SETS: &[(&str, bool, &[&str])] = &[
 pub(crate) const CROSS_TARGETS: &[(&str, Option<&str>, Option<&str>)] = &[
     (
         "i686-unknown-linux-gnu",
-        Some("env LD_LIBRARY_PATH=/usr/i686-linux-gnu/lib"),
+        // Runs natively, through the cross libc's own loader.
+        Some("/usr/i686-linux-gnu/lib/ld-linux.so.2 --library-path /usr/i686-linux-gnu/lib"),
         Some("i686-linux-gnu-gcc"),
     ),
     (
@@ -220,7 +230,7 @@ fn cross() -> Vec<Job> {
                 "--lib",
                 "--tests",
             ]);
-            let mut job = debian(target, &args).env("PROPTEST_CASES", "16");
+            let mut job = debian(target, &args).env("PROPTEST_CASES", "16").limit(900);
             if let Some(r) = runner {
                 job = job.env(&target_env(target, "runner"), r);
             }
@@ -252,7 +262,8 @@ fn asan() -> Vec<Job> {
     vec![Job::cargo("x86_64, address", &args)
         .env("RUSTFLAGS", "-Zsanitizer=address")
         .env("ASAN_OPTIONS", "detect_leaks=0")
-        .env("PROPTEST_CASES", "32")]
+        .env("PROPTEST_CASES", "32")
+        .limit(900)]
 }
 
 /// The `rust-version` the workspace declares.
@@ -523,6 +534,7 @@ mod tests {
         assert!(ppc.env.iter().any(|(k, v)| k.ends_with("_RUNNER") && v.starts_with("qemu-ppc")));
         let i686 = jobs.iter().find(|j| j.label.starts_with("i686")).unwrap();
         assert!(i686.env.iter().any(|(k, v)| k.ends_with("_LINKER") && v == "i686-linux-gnu-gcc"));
+        assert!(jobs.iter().all(|j| j.limit.is_some()), "every cross job has a time limit");
     }
 
     #[test]

@@ -43,7 +43,14 @@ pub(crate) fn run_steps(root: &Path, steps: &[Step]) -> Vec<Outcome> {
         for job in (step.jobs)() {
             println!("\n==> [{}] {}: {} {}", step.name, job.label, job.program, job.args.join(" "));
             let start = Instant::now();
-            let mut command = Command::new(&job.program);
+            let mut command = match job.limit {
+                Some(seconds) => {
+                    let mut c = Command::new("timeout");
+                    c.args(["--kill-after=30", &format!("{seconds}"), &job.program]);
+                    c
+                }
+                None => Command::new(&job.program),
+            };
             command.args(&job.args).envs(job.env.iter().map(|(k, v)| (k, v))).current_dir(root);
             let ok = if job.expect.is_empty() {
                 match command.status() {

@@ -105,8 +105,7 @@ impl<B: BitAlloc> IdAllocator for BitmapIdAllocator<B> {
         if !run::all_taken(&self.map, i, count) {
             return Err(AllocError::NotAllocated);
         }
-        let freed = self.map.dealloc_contiguous(i, count);
-        debug_assert!(freed, "every id was checked to be allocated");
+        run::free_run(&mut self.map, i, count);
         self.used -= count;
         Ok(())
     }

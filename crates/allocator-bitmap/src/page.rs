@@ -141,8 +141,7 @@ impl<const PAGE_SIZE: usize> PageAllocator for BitmapPageAllocator<PAGE_SIZE> {
         if !run::all_taken(&self.map, index, num_pages) {
             return Err(AllocError::NotAllocated);
         }
-        let freed = self.map.dealloc_contiguous(index, num_pages);
-        debug_assert!(freed, "every page was checked to be allocated");
+        run::free_run(&mut self.map, index, num_pages);
         self.used -= num_pages;
         Ok(())
     }

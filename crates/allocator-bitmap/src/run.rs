@@ -14,6 +14,13 @@ fn next_aligned(from: usize, origin: usize, align: usize) -> Option<usize> {
     Some(from + (up - number))
 }
 
+/// Frees the allocated run `[first, first + len)`.
+#[inline]
+pub(crate) fn free_run<B: BitAlloc>(map: &mut B, first: usize, len: usize) {
+    let freed = if len == 1 { map.dealloc(first) } else { map.dealloc_contiguous(first, len) };
+    debug_assert!(freed, "every bit was checked to be allocated");
+}
+
 /// Claims `len` free bits whose first number is a multiple of `align` (a
 /// power of two), and returns the first index. Only bits once inserted are
 /// ever free, so runs stay inside the map. O(log n) for a single bit; a
@@ -56,7 +63,12 @@ fn find_run<B: BitAlloc>(map: &B, len: usize, align: usize, origin: usize) -> Op
 }
 
 /// `true` when every bit of `[first, first + len)` is allocated (not free).
+/// `first` is below `B::CAP`.
+#[inline]
 pub(crate) fn all_taken<B: BitAlloc>(map: &B, first: usize, len: usize) -> bool {
+    if len == 1 {
+        return !map.test(first);
+    }
     match map.next(first) {
         None => true,
         Some(free) => free >= first + len,

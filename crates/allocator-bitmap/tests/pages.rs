@@ -5,13 +5,19 @@ use allocator_core::{AllocError, BaseAllocator, PageAllocator};
 use allocator_testkit::{page_allocator_tests, PageConfig};
 
 type Pages = BitmapPageAllocator<4096>;
+#[cfg(target_pointer_width = "64")]
 type HugePages = BitmapPageAllocator<{ 2 << 20 }>;
 
 page_allocator_tests!(odd_base, Pages::new(), PageConfig::new(0x1234_5000, 64 << 20));
 page_allocator_tests!(one_page, Pages::new(), PageConfig::new(0x7000, 4096));
 page_allocator_tests!(at_zero, Pages::new(), PageConfig::new(0, 1 << 20));
+#[cfg(target_pointer_width = "64")]
 page_allocator_tests!(two_gib, Pages::new(), PageConfig::new(0x8000_0000, 2 << 30).cases(16));
+#[cfg(target_pointer_width = "64")]
 page_allocator_tests!(sixty_four_gib, HugePages::new(), PageConfig::new(0x40_0000_0000, 64 << 30).cases(16));
+// On 32-bit targets: a gigabyte ending one page below the top of the address space.
+#[cfg(target_pointer_width = "32")]
+page_allocator_tests!(top_of_32_bit, Pages::new(), PageConfig::new(0xC000_0000, (1 << 30) - 4096).cases(16));
 
 fn pages_at(base: usize, size: usize) -> Pages {
     let mut p = Pages::new();
@@ -22,9 +28,12 @@ fn pages_at(base: usize, size: usize) -> Pages {
 
 #[test]
 fn any_base_uses_the_whole_capacity() {
-    // Just below 32 GiB: rounding down to 1 GiB would waste a gigabyte.
-    let base = (32usize << 30) - 4096;
-    let p = pages_at(base, CAPACITY_PAGES * 4096);
+    // Just below 2 GiB: rounding down to 1 GiB would waste a gigabyte.
+    let base: usize = 0x8000_0000 - 4096;
+    let Some(size) = CAPACITY_PAGES.checked_mul(4096).filter(|&s| base.checked_add(s).is_some()) else {
+        return; // a map this large does not fit a 32-bit address space
+    };
+    let p = pages_at(base, size);
     assert_eq!(p.total_pages(), CAPACITY_PAGES);
 }
 

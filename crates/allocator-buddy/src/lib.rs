@@ -12,7 +12,7 @@ mod page;
 pub use byte::BuddyByteAllocator;
 #[cfg(feature = "alloc")]
 #[cfg_attr(docsrs, doc(cfg(feature = "alloc")))]
-pub use page::BuddyPageAllocator;
+pub use page::{BuddyPageAllocator, DEFAULT_PAGE_ORDER};
 
 /// How many separate regions one allocator tracks.
 pub const MAX_REGIONS: usize = 32;

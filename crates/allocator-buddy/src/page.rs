@@ -11,6 +11,10 @@ use buddy_system_allocator::FrameAllocator;
 
 use crate::MAX_REGIONS;
 
+/// The default `ORDER` of [`BuddyPageAllocator`]: 33 (runs of up to 2^32
+/// pages) where `usize` allows it, `usize::BITS` otherwise.
+pub const DEFAULT_PAGE_ORDER: usize = if usize::BITS < 33 { usize::BITS as usize } else { 33 };
+
 /// A live run: the block of frames taken, and the pages asked for.
 #[derive(Clone, Copy, Debug)]
 struct Run {
@@ -26,7 +30,7 @@ struct Run {
 /// lets it refuse double frees, frees of pages never allocated, and frees
 /// with a different count, where `FrameAllocator` alone would corrupt its
 /// lists. See the crate docs for costs.
-pub struct BuddyPageAllocator<const PAGE_SIZE: usize, const ORDER: usize = 33> {
+pub struct BuddyPageAllocator<const PAGE_SIZE: usize, const ORDER: usize = DEFAULT_PAGE_ORDER> {
     frames: FrameAllocator<ORDER>,
     /// The page ranges managed, by address.
     regions: RegionSet<MAX_REGIONS>,

@@ -8,11 +8,20 @@ type Pages = BuddyPageAllocator<4096>;
 
 page_allocator_tests!(odd_base, Pages::new(), PageConfig::new(0x1234_5000, 64 << 20).rounding());
 page_allocator_tests!(one_page, Pages::new(), PageConfig::new(0x7000, 4096).rounding());
+#[cfg(target_pointer_width = "64")]
 page_allocator_tests!(two_gib, Pages::new(), PageConfig::new(0x8000_0000, 2 << 30).rounding().cases(16));
+#[cfg(target_pointer_width = "64")]
 page_allocator_tests!(
     sixty_four_gib,
     Pages::new(),
     PageConfig::new(0x10_0000_0000, 64 << 30).rounding().cases(16)
+);
+// On 32-bit targets: a gigabyte ending one page below the top of the address space.
+#[cfg(target_pointer_width = "32")]
+page_allocator_tests!(
+    top_of_32_bit,
+    Pages::new(),
+    PageConfig::new(0xC000_0000, (1 << 30) - 4096).rounding().cases(16)
 );
 
 fn pages(base: usize, size: usize) -> Pages {

@@ -40,8 +40,9 @@ impl Default for RefillPolicy {
 /// to itself and tries again: the heap-grows-from-pages pattern of a
 /// kernel. Memory given to the `Refill` goes to `P`.
 ///
-/// A refill asks for enough pages for the request plus a page for the
-/// heap's own metadata, and at least what the [`RefillPolicy`] says. Pages
+/// A refill asks for enough pages for the request, an eighth more for the
+/// heap's size-class rounding, and a page for its metadata — at least what
+/// the [`RefillPolicy`] says. Pages
 /// are never returned to `P` (the heap keeps them for later requests). The
 /// figures count the heap's memory plus `P`'s free pages, so
 /// `available_bytes` is what could still be had. When `A` takes no more
@@ -87,7 +88,14 @@ impl<A, P> Refill<A, P> {
 impl<A: ByteAllocator, P: PageAllocator> Refill<A, P> {
     /// Moves enough pages for `layout` from `P` to the heap.
     fn refill(&mut self, layout: Layout) -> AllocResult {
-        let bytes = layout.size().checked_add(layout.align()).and_then(|b| b.checked_add(P::PAGE_SIZE));
+        // Room for the block, its alignment, the heap's metadata (a page),
+        // and the heap's rounding of a request up to its size class (TLSF
+        // rounds by up to 1/16; an eighth covers it).
+        let bytes = layout
+            .size()
+            .checked_add(layout.size() / 8)
+            .and_then(|b| b.checked_add(layout.align()))
+            .and_then(|b| b.checked_add(P::PAGE_SIZE));
         let needed = bytes.ok_or(AllocError::NoMemory)?.div_ceil(P::PAGE_SIZE);
         let mut want = self.policy.pages(needed, self.last);
         let base = loop {

@@ -351,3 +351,23 @@ fn scopes_under_random_sizes() {
         Ok(())
     });
 }
+
+/// A refilled TLSF heap serves a block larger than any refill so far: the
+/// refill leaves room for TLSF's rounding of the request to its size class.
+#[test]
+fn refill_serves_a_block_larger_than_the_policy_cap() {
+    use allocator_bitmap::BitmapPageAllocator;
+    use allocator_compose::{Refill, RefillPolicy};
+    let region = TestRegion::new(64 << 20, 4096, 0);
+    let policy = RefillPolicy { min_pages: 1, max_pages: 16, doubling: true };
+    let mut r = Refill::with_policy(TlsfByteAllocator::new(), BitmapPageAllocator::<4096>::new(), policy);
+    // SAFETY: the region outlives the allocator.
+    unsafe { r.init(region.start(), region.size()) }.unwrap();
+    for size in [16 << 20, 8 << 20, 1 << 20, 100] {
+        let l = Layout::from_size_align(size, 8).unwrap();
+        let p = r.alloc(l).unwrap_or_else(|e| panic!("{size} bytes: {e}"));
+        // SAFETY: live for `l`.
+        unsafe { r.dealloc(p, l) };
+    }
+    assert_eq!(r.used_bytes(), 0);
+}

@@ -20,8 +20,16 @@ const FLLEN: usize = 28;
 const SLLEN: usize = 16;
 
 /// The largest pool rlsf takes in one piece; larger regions are split
-/// into pools of this size. `None` when the whole address space fits.
-pub const MAX_POOL_SIZE: Option<usize> = GRANULARITY.checked_shl(FLLEN as u32);
+/// into pools of this size. `None` when the whole address space fits (as
+/// on 32-bit targets: `16 << 28` is past `usize`).
+pub const MAX_POOL_SIZE: Option<usize> = {
+    let shift = GRANULARITY.trailing_zeros() + FLLEN as u32;
+    if shift < usize::BITS {
+        Some(1 << shift)
+    } else {
+        None
+    }
+};
 
 /// How many separate regions one allocator tracks (each may be split into
 /// several pools).
@@ -82,6 +90,7 @@ impl TlsfByteAllocator {
         let (mut cursor, mut left, mut free) = (start, len, 0);
         while left >= 2 * GRANULARITY {
             let chunk = MAX_POOL_SIZE.map_or(left, |max| left.min(max));
+            debug_assert!(chunk >= 2 * GRANULARITY, "a pool is never empty");
             let block = core::ptr::slice_from_raw_parts_mut(cursor as *mut u8, chunk);
             // SAFETY: `block` is part of the caller's region: non-null
             // (regions never start at 0 here), aligned, and ours.

@@ -117,3 +117,13 @@ fn regions_larger_than_a_pool_are_split() {
     }
     assert_eq!(h.used_bytes(), 0);
 }
+
+#[test]
+fn the_pool_limit_is_a_real_size_or_none() {
+    // 0 here once made adding memory loop forever on 32-bit targets.
+    let bits = core::hint::black_box(usize::BITS);
+    match allocator_tlsf::MAX_POOL_SIZE {
+        Some(max) => assert!(max.is_power_of_two() && max >= 1 << 30, "{max}"),
+        None => assert!(bits < 64, "only a 32-bit address space fits one pool"),
+    }
+}

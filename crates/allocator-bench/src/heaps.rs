@@ -1,0 +1,331 @@
+//! Every heap under test behind one small interface.
+
+use std::{
+    alloc::{GlobalAlloc, Layout, System},
+    ptr::NonNull,
+};
+
+use allocator::{
+    compose::{Pool, Refill, Segregator},
+    BaseAllocator, BitmapPageAllocator, BuddyByteAllocator, ByteAllocator, SlabByteAllocator,
+    TlsfByteAllocator,
+};
+
+/// A byte heap under test.
+pub(crate) trait Heap {
+    /// A heap over `[start, start + size)` (ignored by the system allocators).
+    ///
+    /// # Safety
+    /// The memory is the heap's alone until it is dropped.
+    unsafe fn over(start: usize, size: usize) -> Self
+    where
+        Self: Sized;
+
+    fn alloc(&mut self, layout: Layout) -> Option<NonNull<u8>>;
+
+    /// # Safety
+    /// `ptr` is live here for `layout`.
+    unsafe fn dealloc(&mut self, ptr: NonNull<u8>, layout: Layout);
+
+    /// # Safety
+    /// `ptr` is live here for `layout`.
+    unsafe fn realloc(&mut self, ptr: NonNull<u8>, layout: Layout, new_size: usize) -> Option<NonNull<u8>>;
+
+    /// `true` when `ptr` is a block of this heap (for routing frees).
+    fn holds(&self, ptr: *mut u8) -> bool;
+}
+
+/// Who a contender is: ours, the crate one of ours wraps, or a peer.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Kind {
+    Ours,
+    /// The external crate under one of ours (named by `wraps` of ours).
+    Raw,
+    Peer,
+}
+
+/// Allocate, copy, free: the realloc of heaps without their own.
+///
+/// # Safety
+/// `ptr` is live in `h` for `layout`.
+unsafe fn moved<H: Heap>(
+    h: &mut H,
+    ptr: NonNull<u8>,
+    layout: Layout,
+    new_size: usize,
+) -> Option<NonNull<u8>> {
+    let new = h.alloc(Layout::from_size_align(new_size, layout.align()).ok()?)?;
+    // SAFETY: two live, distinct blocks of at least the copied length.
+    unsafe {
+        std::ptr::copy_nonoverlapping(ptr.as_ptr(), new.as_ptr(), layout.size().min(new_size));
+        h.dealloc(ptr, layout);
+    }
+    Some(new)
+}
+
+/// One of our `ByteAllocator`s, with the region it was given.
+pub(crate) struct Ours<A> {
+    heap: A,
+    start: usize,
+    end: usize,
+}
+
+/// Gives a fresh heap its region (combinators route it: see `give`).
+///
+/// # Safety
+/// As `BaseAllocator::init`.
+unsafe fn whole<A: BaseAllocator>(heap: &mut A, start: usize, size: usize) {
+    // SAFETY: forwarded from the caller.
+    unsafe { heap.init(start, size) }.expect("the bench arena is a valid region");
+}
+
+/// The first 1/16 of the region to the small part, the rest to the large.
+///
+/// # Safety
+/// As `BaseAllocator::init`.
+unsafe fn split<A: BaseAllocator>(heap: &mut A, start: usize, size: usize) {
+    let small = (size / 16) & !4095;
+    // SAFETY: forwarded from the caller; the parts are disjoint.
+    unsafe {
+        heap.init(start, small).expect("the bench arena is a valid region");
+        heap.add_memory(start + small, size - small).expect("the bench arena is a valid region");
+    }
+}
+
+macro_rules! ours {
+    ($($name:ident = $ty:ty => $new:expr, $give:ident;)*) => {$(
+        pub(crate) type $name = Ours<$ty>;
+
+        impl Heap for Ours<$ty> {
+            unsafe fn over(start: usize, size: usize) -> Self {
+                let mut heap: $ty = $new;
+                // SAFETY: forwarded from the caller.
+                unsafe { $give(&mut heap, start, size) };
+                Ours { heap, start, end: start + size }
+            }
+
+            #[inline]
+            fn alloc(&mut self, layout: Layout) -> Option<NonNull<u8>> {
+                self.heap.alloc(layout).ok()
+            }
+
+            #[inline]
+            unsafe fn dealloc(&mut self, ptr: NonNull<u8>, layout: Layout) {
+                // SAFETY: forwarded from the caller.
+                unsafe { self.heap.dealloc(ptr, layout) }
+            }
+
+            #[inline]
+            unsafe fn realloc(&mut self, ptr: NonNull<u8>, layout: Layout, new_size: usize) -> Option<NonNull<u8>> {
+                // SAFETY: forwarded from the caller.
+                unsafe { self.heap.realloc(ptr, layout, new_size) }.ok()
+            }
+
+            fn holds(&self, ptr: *mut u8) -> bool {
+                (self.start..self.end).contains(&(ptr as usize))
+            }
+        }
+    )*};
+}
+
+ours! {
+    OurTlsf = TlsfByteAllocator => TlsfByteAllocator::new(), whole;
+    OurBuddy = BuddyByteAllocator<32> => BuddyByteAllocator::new(), whole;
+    OurSlab = SlabByteAllocator => SlabByteAllocator::new(), whole;
+    PoolTlsf = Segregator<256, Pool<256>, TlsfByteAllocator> => Segregator::new(Pool::new(), TlsfByteAllocator::new()), split;
+    RefillTlsf = Refill<TlsfByteAllocator, BitmapPageAllocator<4096>> => Refill::new(TlsfByteAllocator::new(), BitmapPageAllocator::new()), whole;
+}
+
+/// A raw crate or a peer over an arena: how to make it and call it.
+macro_rules! arena_heap {
+    ($name:ident($inner:ty) {
+        over($s:ident, $n:ident) $over:block
+        alloc($h:ident, $l:ident) $alloc:block
+        dealloc($dh:ident, $p:ident, $dl:ident) $dealloc:block
+        realloc($rh:ident, $rp:ident, $rl:ident, $rn:ident) $realloc:block
+    }) => {
+        pub(crate) struct $name {
+            inner: $inner,
+            start: usize,
+            end: usize,
+        }
+
+        impl Heap for $name {
+            unsafe fn over($s: usize, $n: usize) -> Self {
+                let inner = $over;
+                $name { inner, start: $s, end: $s + $n }
+            }
+
+            #[inline]
+            fn alloc(&mut self, $l: Layout) -> Option<NonNull<u8>> {
+                let $h = &mut self.inner;
+                $alloc
+            }
+
+            #[inline]
+            unsafe fn dealloc(&mut self, $p: NonNull<u8>, $dl: Layout) {
+                let $dh = &mut self.inner;
+                $dealloc
+            }
+
+            #[inline]
+            unsafe fn realloc(&mut self, $rp: NonNull<u8>, $rl: Layout, $rn: usize) -> Option<NonNull<u8>> {
+                let $rh = self;
+                $realloc
+            }
+
+            fn holds(&self, ptr: *mut u8) -> bool {
+                (self.start..self.end).contains(&(ptr as usize))
+            }
+        }
+    };
+}
+
+type RawTlsf = rlsf::Tlsf<'static, u32, u16, 28, 16>;
+
+arena_heap!(Rlsf(RawTlsf) {
+    over(start, size) {
+        let mut t = RawTlsf::new();
+        let block = std::ptr::slice_from_raw_parts_mut(start as *mut u8, size);
+        // SAFETY: the arena is the heap's alone (caller's contract).
+        unsafe { t.insert_free_block_ptr(NonNull::new(block).expect("non-null arena")) };
+        t
+    }
+    alloc(h, l) { h.allocate(l) }
+    dealloc(h, p, l) {
+        // SAFETY: forwarded from the caller.
+        unsafe { h.deallocate(p, l.align()) }
+    }
+    realloc(h, p, l, n) {
+        // SAFETY: forwarded from the caller.
+        unsafe { h.inner.reallocate(p, Layout::from_size_align(n, l.align()).ok()?) }
+    }
+});
+
+arena_heap!(RawBuddy(buddy_system_allocator::Heap<32>) {
+    over(start, size) {
+        let mut b = buddy_system_allocator::Heap::<32>::new();
+        // SAFETY: the arena is the heap's alone (caller's contract).
+        unsafe { b.init(start, size) };
+        b
+    }
+    alloc(h, l) { h.alloc(l).ok() }
+    dealloc(h, p, l) {
+        // SAFETY: forwarded from the caller.
+        unsafe { h.dealloc(p, l) }
+    }
+    realloc(h, p, l, n) {
+        // SAFETY: forwarded from the caller.
+        unsafe { moved(h, p, l, n) }
+    }
+});
+
+arena_heap!(RawSlab(ax_slab_allocator::Heap) {
+    over(start, size) {
+        // SAFETY: the arena is page-aligned, a multiple of 32 KiB, the heap's alone.
+        unsafe { ax_slab_allocator::Heap::new(start, size) }
+    }
+    alloc(h, l) { h.allocate(l).ok().and_then(|a| NonNull::new(a as *mut u8)) }
+    dealloc(h, p, l) {
+        // SAFETY: forwarded from the caller.
+        unsafe { h.deallocate(p.as_ptr() as usize, l) }
+    }
+    realloc(h, p, l, n) {
+        // SAFETY: forwarded from the caller.
+        unsafe { moved(h, p, l, n) }
+    }
+});
+
+type Talc = talc::base::Talc<talc::source::Manual, talc::base::binning::DefaultBinning>;
+
+arena_heap!(TalcHeap(Talc) {
+    over(start, size) {
+        let mut t = Talc::new(talc::source::Manual);
+        // SAFETY: the arena is the heap's alone (caller's contract).
+        unsafe { t.claim(start as *mut u8, size) }.expect("talc claims the arena");
+        t
+    }
+    alloc(h, l) {
+        // SAFETY: a non-zero layout.
+        unsafe { h.allocate(l) }
+    }
+    dealloc(h, p, l) {
+        // SAFETY: forwarded from the caller.
+        unsafe { h.deallocate(p.as_ptr(), l) }
+    }
+    realloc(h, p, l, n) {
+        // SAFETY: forwarded from the caller.
+        unsafe {
+            if n <= l.size() {
+                h.inner.shrink(p.as_ptr(), l, n);
+                Some(p)
+            } else if h.inner.try_realloc_in_place(p.as_ptr(), l, n) {
+                Some(p)
+            } else {
+                moved(h, p, l, n)
+            }
+        }
+    }
+});
+
+arena_heap!(Lla(linked_list_allocator::Heap) {
+    over(start, size) {
+        // SAFETY: the arena is the heap's alone (caller's contract).
+        unsafe { linked_list_allocator::Heap::new(start as *mut u8, size) }
+    }
+    alloc(h, l) { h.allocate_first_fit(l).ok() }
+    dealloc(h, p, l) {
+        // SAFETY: forwarded from the caller.
+        unsafe { h.deallocate(p, l) }
+    }
+    realloc(h, p, l, n) {
+        // SAFETY: forwarded from the caller.
+        unsafe { moved(h, p, l, n) }
+    }
+});
+
+/// A process-wide allocator as a contender (no arena).
+macro_rules! global_heap {
+    ($name:ident, $alloc:expr, $holds:expr) => {
+        pub(crate) struct $name;
+
+        impl Heap for $name {
+            unsafe fn over(_: usize, _: usize) -> Self {
+                $name
+            }
+
+            #[inline]
+            fn alloc(&mut self, layout: Layout) -> Option<NonNull<u8>> {
+                // SAFETY: the workloads never ask for a zero size.
+                NonNull::new(unsafe { $alloc.alloc(layout) })
+            }
+
+            #[inline]
+            unsafe fn dealloc(&mut self, ptr: NonNull<u8>, layout: Layout) {
+                // SAFETY: forwarded from the caller.
+                unsafe { $alloc.dealloc(ptr.as_ptr(), layout) }
+            }
+
+            #[inline]
+            unsafe fn realloc(
+                &mut self,
+                ptr: NonNull<u8>,
+                layout: Layout,
+                new_size: usize,
+            ) -> Option<NonNull<u8>> {
+                // SAFETY: forwarded from the caller.
+                NonNull::new(unsafe { $alloc.realloc(ptr.as_ptr(), layout, new_size) })
+            }
+
+            fn holds(&self, ptr: *mut u8) -> bool {
+                $holds(ptr)
+            }
+        }
+    };
+}
+
+global_heap!(SystemHeap, System, |_| true);
+global_heap!(Mimalloc, mimalloc::MiMalloc, |p: *mut u8| {
+    // SAFETY: a query about an address; nothing is dereferenced.
+    unsafe { libmimalloc_sys::mi_is_in_heap_region(p.cast()) }
+});

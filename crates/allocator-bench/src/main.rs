@@ -1,0 +1,292 @@
+//! The workbench: `cargo run --release -p allocator-bench [-- options]`.
+//! See the crate README for what it measures and the options.
+
+mod heaps;
+mod pages;
+mod report;
+mod router;
+mod workloads;
+
+use std::{
+    alloc::{GlobalAlloc, Layout, System},
+    io::Write,
+    path::PathBuf,
+    process::ExitCode,
+};
+
+use heaps::{Heap, Kind};
+use workloads::{Figure, Scale};
+
+#[global_allocator]
+static ROUTER: router::Router = router::Router;
+
+/// The bench arena: every arena heap is made over it, one at a time.
+const ARENA: usize = 256 << 20;
+
+/// A small xorshift generator (deterministic workloads).
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct Rng(pub(crate) u64);
+
+impl Rng {
+    pub(crate) fn next(&mut self) -> u64 {
+        let mut x = self.0;
+        x ^= x << 13;
+        x ^= x >> 7;
+        x ^= x << 17;
+        self.0 = x;
+        x
+    }
+
+    pub(crate) fn below(&mut self, n: usize) -> usize {
+        (self.next() % n as u64) as usize
+    }
+
+    pub(crate) fn shuffle<T>(&mut self, v: &mut [T]) {
+        for i in (1..v.len()).rev() {
+            v.swap(i, self.below(i + 1));
+        }
+    }
+}
+
+/// A byte-heap workload.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Workload {
+    Random200,
+    Random30k,
+    Realloc200,
+    Realloc30k,
+    VecPush,
+    Shuffled,
+    BTree,
+    Latency,
+    Efficiency,
+}
+
+impl Workload {
+    pub(crate) const ALL: [Workload; 9] = [
+        Workload::Random200,
+        Workload::Random30k,
+        Workload::Realloc200,
+        Workload::Realloc30k,
+        Workload::VecPush,
+        Workload::Shuffled,
+        Workload::BTree,
+        Workload::Latency,
+        Workload::Efficiency,
+    ];
+
+    pub(crate) fn name(self) -> &'static str {
+        match self {
+            Workload::Random200 => "random-200",
+            Workload::Random30k => "random-30k",
+            Workload::Realloc200 => "realloc-200",
+            Workload::Realloc30k => "realloc-30k",
+            Workload::VecPush => "vec-push-3m",
+            Workload::Shuffled => "shuffled-frees",
+            Workload::BTree => "btree-50k",
+            Workload::Latency => "latency",
+            Workload::Efficiency => "efficiency",
+        }
+    }
+}
+
+/// One heap under test.
+pub(crate) struct Contender {
+    pub(crate) name: &'static str,
+    pub(crate) kind: Kind,
+    /// For ours: the raw crate it wraps (its overhead is measured against it).
+    pub(crate) wraps: Option<&'static str>,
+    /// `false` for the process-wide allocators (no efficiency figure).
+    pub(crate) bounded: bool,
+    pub(crate) run: fn(Workload, usize, Scale, u64) -> Figure,
+}
+
+fn run<H: Heap + 'static>(w: Workload, arena: usize, scale: Scale, seed: u64) -> Figure {
+    if w == Workload::Efficiency {
+        return workloads::efficiency::<H>(arena, scale.rounds, seed);
+    }
+    // SAFETY: the arena is used by this heap alone until it is dropped here.
+    let mut h = unsafe { H::over(arena, ARENA) };
+    match w {
+        Workload::Random200 => workloads::random_actions(&mut h, 200, false, scale.ops, seed),
+        Workload::Random30k => workloads::random_actions(&mut h, 30_000, false, scale.ops, seed),
+        Workload::Realloc200 => workloads::random_actions(&mut h, 200, true, scale.ops, seed),
+        Workload::Realloc30k => workloads::random_actions(&mut h, 30_000, true, scale.ops, seed),
+        Workload::VecPush => workloads::vec_push(&mut h),
+        Workload::Shuffled => workloads::shuffled_frees(&mut h, seed),
+        Workload::BTree => workloads::btree(&mut h, seed),
+        Workload::Latency => workloads::latency(&mut h, scale.pairs, seed),
+        Workload::Efficiency => unreachable!("handled above"),
+    }
+}
+
+macro_rules! contender {
+    ($name:literal, $kind:ident, $wraps:expr, $bounded:literal, $ty:ty) => {
+        Contender { name: $name, kind: Kind::$kind, wraps: $wraps, bounded: $bounded, run: run::<$ty> }
+    };
+}
+
+pub(crate) fn contenders() -> Vec<Contender> {
+    vec![
+        contender!("tlsf", Ours, Some("rlsf"), true, heaps::OurTlsf),
+        contender!("buddy", Ours, Some("buddy_system_allocator"), true, heaps::OurBuddy),
+        contender!("slab", Ours, Some("ax_slab_allocator"), true, heaps::OurSlab),
+        contender!("pool256+tlsf", Ours, None, true, heaps::PoolTlsf),
+        contender!("tlsf<-pages", Ours, None, true, heaps::RefillTlsf),
+        contender!("rlsf", Raw, None, true, heaps::Rlsf),
+        contender!("buddy_system_allocator", Raw, None, true, heaps::RawBuddy),
+        contender!("ax_slab_allocator", Raw, None, true, heaps::RawSlab),
+        contender!("talc", Peer, None, true, heaps::TalcHeap),
+        contender!("linked_list_allocator", Peer, None, true, heaps::Lla),
+        contender!("system", Peer, None, false, heaps::SystemHeap),
+        contender!("mimalloc", Peer, None, false, heaps::Mimalloc),
+    ]
+}
+
+/// Command-line options.
+#[derive(Debug)]
+struct Options {
+    full: bool,
+    only: Option<Vec<String>>,
+    workloads: Option<Vec<String>>,
+    json: bool,
+    baseline: String,
+    out: PathBuf,
+}
+
+const USAGE: &str = "usage: allocator-bench [--quick | --full] [--only NAME,…] [--workload NAME,…] [--baseline NAME] [--out DIR] [--json] [--list]
+
+  --quick        the default set, under two minutes
+  --full         ten times the operations, five times the rounds
+  --only         these contenders (see --list)
+  --workload     these workloads (see --list; `pages` for the page and id table)
+  --baseline     the contender ratios are taken against (default: system)
+  --out          the report folder (default: target/allocator-bench)
+  --json         print the results as JSON instead of the table
+  --list         list contenders and workloads";
+
+fn parse(args: &[String]) -> Result<Option<Options>, String> {
+    let root = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../..");
+    let mut o = Options {
+        full: false,
+        only: None,
+        workloads: None,
+        json: false,
+        baseline: "system".into(),
+        out: root.join("target/allocator-bench"),
+    };
+    let mut it = args.iter();
+    let list = |v: Option<&String>| -> Result<Vec<String>, String> {
+        Ok(v.ok_or("a list is missing")?.split(',').map(str::to_string).collect())
+    };
+    while let Some(a) = it.next() {
+        match a.as_str() {
+            "--quick" => o.full = false,
+            "--full" => o.full = true,
+            "--json" => o.json = true,
+            "--only" => o.only = Some(list(it.next())?),
+            "--workload" => o.workloads = Some(list(it.next())?),
+            "--baseline" => o.baseline = it.next().ok_or("--baseline needs a name")?.clone(),
+            "--out" => o.out = PathBuf::from(it.next().ok_or("--out needs a folder")?),
+            "--list" => {
+                println!("contenders:");
+                for c in contenders() {
+                    println!(
+                        "  {:<24} {:?}{}",
+                        c.name,
+                        c.kind,
+                        c.wraps.map(|w| format!(", wraps {w}")).unwrap_or_default()
+                    );
+                }
+                println!("workloads: {}, pages", Workload::ALL.map(Workload::name).join(", "));
+                return Ok(None);
+            }
+            "-h" | "--help" => {
+                println!("{USAGE}");
+                return Ok(None);
+            }
+            other => return Err(format!("unknown option {other}")),
+        }
+    }
+    Ok(Some(o))
+}
+
+fn progress(done: usize, total: usize, what: &str) {
+    eprint!("\r\x1b[2K[{done}/{total}] {what}");
+    let _ = std::io::stderr().flush();
+}
+
+fn main() -> ExitCode {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let o = match parse(&args) {
+        Ok(Some(o)) => o,
+        Ok(None) => return ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("{e}\n\n{USAGE}");
+            return ExitCode::from(2);
+        }
+    };
+    let scale = if o.full {
+        Scale { ops: 3_000_000, pairs: 1_000_000, rounds: 50 }
+    } else {
+        Scale { ops: 300_000, pairs: 100_000, rounds: 10 }
+    };
+    let wanted = |name: &str| o.workloads.as_ref().is_none_or(|w| w.iter().any(|x| x == name));
+    let all = contenders();
+    let chosen: Vec<&Contender> =
+        all.iter().filter(|c| o.only.as_ref().is_none_or(|only| only.iter().any(|n| n == c.name))).collect();
+    let workloads: Vec<Workload> = Workload::ALL.into_iter().filter(|w| wanted(w.name())).collect();
+
+    let layout = Layout::from_size_align(ARENA, 4096).expect("arena layout");
+    // SAFETY: a non-zero layout; the arena is freed at the end.
+    let arena = unsafe { System.alloc(layout) } as usize;
+    if arena == 0 {
+        eprintln!("could not reserve the {} MiB bench arena", ARENA >> 20);
+        return ExitCode::FAILURE;
+    }
+    // Touch every page once, so no contender pays the page faults.
+    // SAFETY: the arena was just allocated, `ARENA` bytes long.
+    unsafe { std::ptr::write_bytes(arena as *mut u8, 0, ARENA) };
+
+    let mut results = report::Results::new(&o.baseline);
+    let total = chosen.len() * workloads.len();
+    let mut done = 0;
+    for c in &chosen {
+        for &w in &workloads {
+            progress(done, total, &format!("{} / {}", c.name, w.name()));
+            if w == Workload::Efficiency && !c.bounded {
+                done += 1;
+                continue;
+            }
+            let figure = (c.run)(w, arena, scale, 0x5eed + done as u64);
+            results.byte(c.name, c.kind, w, figure);
+            done += 1;
+        }
+    }
+    if wanted("pages") {
+        progress(done, total, "pages and ids");
+        results.pages = report::pages(if o.full { 200_000 } else { 20_000 });
+    }
+    progress(done, total, "wrapper overhead");
+    results.overhead = report::overhead(&chosen, arena, scale);
+    eprint!("\r\x1b[2K");
+
+    // SAFETY: allocated above with this layout; no heap uses it any more.
+    unsafe { System.dealloc(arena as *mut u8, layout) };
+
+    if o.json {
+        println!("{}", results.json());
+    } else {
+        println!("{}", results.table());
+    }
+    match results.write(&o.out) {
+        Ok(()) => {
+            eprintln!("report: {}", o.out.join("report.md").display());
+            ExitCode::SUCCESS
+        }
+        Err(e) => {
+            eprintln!("could not write the report to {}: {e}", o.out.display());
+            ExitCode::FAILURE
+        }
+    }
+}

@@ -1,0 +1,447 @@
+//! Collecting, printing and writing the results.
+
+use std::{collections::BTreeMap, fmt::Write as _, fs, path::Path};
+
+use plotters::prelude::*;
+
+use crate::{
+    heaps::Kind,
+    pages::{self, Pages},
+    workloads::{Figure, Scale},
+    Contender, Workload,
+};
+
+/// One contender's figures.
+pub(crate) struct Row {
+    pub(crate) name: &'static str,
+    pub(crate) kind: Kind,
+    pub(crate) figures: BTreeMap<&'static str, Figure>,
+}
+
+/// A page or id contender's rates, by label.
+pub(crate) struct PageRow {
+    pub(crate) name: &'static str,
+    pub(crate) rates: Vec<(&'static str, f64)>,
+}
+
+/// Ours against the crate it wraps, on one workload.
+pub(crate) struct Overhead {
+    pub(crate) ours: &'static str,
+    pub(crate) raw: &'static str,
+    pub(crate) workload: &'static str,
+    /// Our time divided by the raw crate's (1.03 = 3 % slower).
+    pub(crate) ratio: f64,
+}
+
+/// Everything one run measured.
+pub(crate) struct Results {
+    baseline: String,
+    rows: Vec<Row>,
+    order: Vec<&'static str>,
+    pub(crate) pages: Vec<PageRow>,
+    pub(crate) overhead: Vec<Overhead>,
+}
+
+/// Higher is better, whatever the figure.
+fn goodness(f: Figure) -> f64 {
+    match f {
+        Figure::Rate(r) => r,
+        Figure::Seconds(s) => 1.0 / s,
+        Figure::Latency { p50, .. } => 1.0 / p50,
+        Figure::Efficiency(e) => e,
+    }
+}
+
+fn human_rate(r: f64) -> String {
+    if r >= 1e6 {
+        format!("{:.2}M/s", r / 1e6)
+    } else {
+        format!("{:.0}k/s", r / 1e3)
+    }
+}
+
+fn show(f: Figure) -> String {
+    match f {
+        Figure::Rate(r) => human_rate(r),
+        Figure::Seconds(s) if s < 1.0 => format!("{:.1}ms", s * 1e3),
+        Figure::Seconds(s) => format!("{s:.2}s"),
+        Figure::Latency { p50, p99, max } => format!("{p50:.0}/{p99:.0}/{max:.0}ns"),
+        Figure::Efficiency(e) => format!("{:.1}%", e * 100.0),
+    }
+}
+
+fn raw_value(f: Figure) -> String {
+    match f {
+        Figure::Rate(r) => format!("{r:.0}"),
+        Figure::Seconds(s) => format!("{s:.6}"),
+        Figure::Latency { p50, p99, max } => format!("{p50:.0};{p99:.0};{max:.0}"),
+        Figure::Efficiency(e) => format!("{e:.4}"),
+    }
+}
+
+fn unit(f: Figure) -> &'static str {
+    match f {
+        Figure::Rate(_) => "ops/s",
+        Figure::Seconds(_) => "s",
+        Figure::Latency { .. } => "ns p50;p99;max",
+        Figure::Efficiency(_) => "share",
+    }
+}
+
+impl Results {
+    pub(crate) fn new(baseline: &str) -> Self {
+        Self {
+            baseline: baseline.into(),
+            rows: Vec::new(),
+            order: Vec::new(),
+            pages: Vec::new(),
+            overhead: Vec::new(),
+        }
+    }
+
+    pub(crate) fn byte(&mut self, name: &'static str, kind: Kind, w: Workload, f: Figure) {
+        if !self.order.contains(&w.name()) {
+            self.order.push(w.name());
+        }
+        match self.rows.iter_mut().find(|r| r.name == name) {
+            Some(r) => {
+                r.figures.insert(w.name(), f);
+            }
+            None => self.rows.push(Row { name, kind, figures: BTreeMap::from([(w.name(), f)]) }),
+        }
+    }
+
+    fn base(&self, workload: &str) -> Option<Figure> {
+        self.rows.iter().find(|r| r.name == self.baseline)?.figures.get(workload).copied()
+    }
+
+    /// The cell of a table: the figure and its ratio to the baseline
+    /// (above 1: better than the baseline).
+    fn cell(&self, workload: &str, f: Figure) -> String {
+        match self.base(workload) {
+            Some(b) => format!("{} ({:.2}x)", show(f), goodness(f) / goodness(b)),
+            None => show(f),
+        }
+    }
+
+    fn grid(&self) -> (Vec<String>, Vec<Vec<String>>) {
+        let mut head = vec!["allocator".to_string()];
+        head.extend(self.order.iter().map(|w| w.to_string()));
+        let rows = self
+            .rows
+            .iter()
+            .map(|r| {
+                let mut line = vec![format!("{}{}", r.name, if r.kind == Kind::Ours { " *" } else { "" })];
+                line.extend(
+                    self.order.iter().map(|w| r.figures.get(w).map_or("-".into(), |f| self.cell(w, *f))),
+                );
+                line
+            })
+            .collect();
+        (head, rows)
+    }
+
+    /// The terminal table.
+    pub(crate) fn table(&self) -> String {
+        let (head, rows) = self.grid();
+        let widths: Vec<usize> = (0..head.len())
+            .map(|i| rows.iter().map(|r| r[i].len()).chain([head[i].len()]).max().unwrap_or(0))
+            .collect();
+        let line = |cells: &[String]| {
+            cells.iter().zip(&widths).map(|(c, w)| format!("{c:<w$}")).collect::<Vec<_>>().join("  ")
+        };
+        let mut s = format!(
+            "Throughput (higher is better), times and latency p50/p99/max (lower is better), heap use at the first failure (higher is better).\n\
+             In brackets: how much better than `{}` (above 1 is better). * marks this workspace's allocators.\n\n",
+            self.baseline
+        );
+        s += &line(&head);
+        s.push('\n');
+        for r in &rows {
+            s += &line(r);
+            s.push('\n');
+        }
+        if !self.pages.is_empty() {
+            s += "\nPages and ids: alloc+free pairs per second\n";
+            for p in &self.pages {
+                let cells: Vec<String> =
+                    p.rates.iter().map(|(l, r)| format!("{l} {}", human_rate(*r))).collect();
+                let _ = writeln!(s, "{:<24} {}", p.name, cells.join("  "));
+            }
+        }
+        if !self.overhead.is_empty() {
+            s += "\nWrapper overhead: our time / the wrapped crate's time, best of 7 alternating runs (1.00 = none)\n";
+            for o in &self.overhead {
+                let _ = writeln!(s, "{:<14} vs {:<24} {:<16} {:.3}", o.ours, o.raw, o.workload, o.ratio);
+            }
+        }
+        s
+    }
+
+    fn markdown(&self) -> String {
+        let (head, rows) = self.grid();
+        let mut s = String::from("# Workbench report\n\n");
+        let _ = writeln!(
+            s,
+            "Ratios in brackets are against `{}` (above 1 is better). * marks ours.\n",
+            self.baseline
+        );
+        let _ = writeln!(s, "| {} |", head.join(" | "));
+        let _ = writeln!(s, "|{}", " --- |".repeat(head.len()));
+        for r in rows {
+            let _ = writeln!(s, "| {} |", r.join(" | "));
+        }
+        if !self.pages.is_empty() {
+            s += "\n## Pages and ids (alloc+free pairs per second)\n\n| allocator | runs |\n| --- | --- |\n";
+            for p in &self.pages {
+                let cells: Vec<String> =
+                    p.rates.iter().map(|(l, r)| format!("{l}: {}", human_rate(*r))).collect();
+                let _ = writeln!(s, "| {} | {} |", p.name, cells.join(", "));
+            }
+        }
+        if !self.overhead.is_empty() {
+            s += "\n## Wrapper overhead (our time / the wrapped crate's time)\n\n| ours | wraps | workload | ratio |\n| --- | --- | --- | --- |\n";
+            for o in &self.overhead {
+                let _ = writeln!(s, "| {} | {} | {} | {:.3} |", o.ours, o.raw, o.workload, o.ratio);
+            }
+        }
+        s += "\nCharts: `charts/*.svg`. Raw figures: `results.csv`.\n";
+        s
+    }
+
+    fn csv(&self) -> String {
+        let mut s = String::from("allocator,kind,workload,unit,value\n");
+        for r in &self.rows {
+            for (w, f) in &r.figures {
+                let _ = writeln!(s, "{},{:?},{w},{},{}", r.name, r.kind, unit(*f), raw_value(*f));
+            }
+        }
+        for p in &self.pages {
+            for (l, r) in &p.rates {
+                let _ = writeln!(s, "{},pages,{l},pairs/s,{r:.0}", p.name);
+            }
+        }
+        for o in &self.overhead {
+            let _ = writeln!(s, "{},overhead vs {},{},ratio,{:.4}", o.ours, o.raw, o.workload, o.ratio);
+        }
+        s
+    }
+
+    /// The results as JSON.
+    pub(crate) fn json(&self) -> String {
+        let mut s = format!("{{\"baseline\":\"{}\",\"byte\":[", self.baseline);
+        for (i, r) in self.rows.iter().enumerate() {
+            let figs: Vec<String> = r
+                .figures
+                .iter()
+                .map(|(w, f)| match f {
+                    Figure::Latency { p50, p99, max } => {
+                        format!("\"{w}\":{{\"p50_ns\":{p50},\"p99_ns\":{p99},\"max_ns\":{max}}}")
+                    }
+                    Figure::Rate(v) => format!("\"{w}\":{{\"ops_per_s\":{v}}}"),
+                    Figure::Seconds(v) => format!("\"{w}\":{{\"seconds\":{v}}}"),
+                    Figure::Efficiency(v) => format!("\"{w}\":{{\"share\":{v}}}"),
+                })
+                .collect();
+            let sep = if i == 0 { "" } else { "," };
+            let _ =
+                write!(s, "{sep}{{\"name\":\"{}\",\"kind\":\"{:?}\",{}}}", r.name, r.kind, figs.join(","));
+        }
+        s += "],\"pages\":[";
+        let pages: Vec<String> = self
+            .pages
+            .iter()
+            .map(|p| {
+                let rates: Vec<String> = p.rates.iter().map(|(l, r)| format!("\"{l}\":{r}")).collect();
+                format!("{{\"name\":\"{}\",{}}}", p.name, rates.join(","))
+            })
+            .collect();
+        s += &pages.join(",");
+        s += "],\"overhead\":[";
+        let over: Vec<String> = self
+            .overhead
+            .iter()
+            .map(|o| {
+                format!(
+                    "{{\"ours\":\"{}\",\"raw\":\"{}\",\"workload\":\"{}\",\"ratio\":{}}}",
+                    o.ours, o.raw, o.workload, o.ratio
+                )
+            })
+            .collect();
+        s += &over.join(",");
+        s += "]}";
+        s
+    }
+
+    /// Writes report.md, results.csv and the charts under `dir`.
+    pub(crate) fn write(&self, dir: &Path) -> std::io::Result<()> {
+        fs::create_dir_all(dir.join("charts"))?;
+        fs::write(dir.join("report.md"), self.markdown())?;
+        fs::write(dir.join("results.csv"), self.csv())?;
+        for w in &self.order {
+            let bars: Vec<(&str, f64)> =
+                self.rows.iter().filter_map(|r| Some((r.name, goodness(*r.figures.get(w)?)))).collect();
+            let title = format!("{w}: higher is better");
+            bar_chart(&dir.join(format!("charts/{w}.svg")), &title, &bars).map_err(std::io::Error::other)?;
+        }
+        let lat: Vec<(&str, [f64; 3])> = self
+            .rows
+            .iter()
+            .filter_map(|r| match r.figures.get("latency")? {
+                Figure::Latency { p50, p99, max } => Some((r.name, [*p50, *p99, *max])),
+                _ => None,
+            })
+            .collect();
+        if !lat.is_empty() {
+            latency_chart(&dir.join("charts/latency-percentiles.svg"), &lat)
+                .map_err(std::io::Error::other)?;
+        }
+        Ok(())
+    }
+}
+
+type ChartResult = Result<(), Box<dyn std::error::Error + Send + Sync>>;
+
+fn bar_chart(path: &Path, title: &str, bars: &[(&str, f64)]) -> ChartResult {
+    let root = SVGBackend::new(path, (900, 480)).into_drawing_area();
+    root.fill(&WHITE)?;
+    let top = bars.iter().map(|b| b.1).fold(0.0, f64::max) * 1.1 + f64::EPSILON;
+    let mut chart = ChartBuilder::on(&root)
+        .caption(title, ("sans-serif", 20))
+        .margin(10)
+        .x_label_area_size(110)
+        .y_label_area_size(70)
+        .build_cartesian_2d((0..bars.len()).into_segmented(), 0.0..top)?;
+    chart
+        .configure_mesh()
+        .disable_x_mesh()
+        .x_labels(bars.len())
+        .x_label_formatter(&|x| match x {
+            SegmentValue::CenterOf(i) => bars.get(*i).map_or(String::new(), |b| b.0.to_string()),
+            _ => String::new(),
+        })
+        .x_label_style(("sans-serif", 12).into_font().transform(FontTransform::Rotate90))
+        .draw()?;
+    chart.draw_series(
+        Histogram::vertical(&chart)
+            .style(BLUE.filled())
+            .margin(6)
+            .data(bars.iter().enumerate().map(|(i, b)| (i, b.1))),
+    )?;
+    root.present()?;
+    Ok(())
+}
+
+fn latency_chart(path: &Path, rows: &[(&str, [f64; 3])]) -> ChartResult {
+    let root = SVGBackend::new(path, (900, 480)).into_drawing_area();
+    root.fill(&WHITE)?;
+    let top = rows.iter().map(|r| r.1[1]).fold(0.0, f64::max) * 1.2 + 1.0;
+    let mut chart = ChartBuilder::on(&root)
+        .caption("alloc+free latency, ns: p50 (blue) and p99 (red); lower is better", ("sans-serif", 18))
+        .margin(10)
+        .x_label_area_size(110)
+        .y_label_area_size(70)
+        .build_cartesian_2d((0..rows.len()).into_segmented(), 0.0..top)?;
+    chart
+        .configure_mesh()
+        .disable_x_mesh()
+        .x_labels(rows.len())
+        .x_label_formatter(&|x| match x {
+            SegmentValue::CenterOf(i) => rows.get(*i).map_or(String::new(), |r| r.0.to_string()),
+            _ => String::new(),
+        })
+        .x_label_style(("sans-serif", 12).into_font().transform(FontTransform::Rotate90))
+        .draw()?;
+    chart.draw_series(
+        Histogram::vertical(&chart)
+            .style(RED.filled())
+            .margin(4)
+            .data(rows.iter().enumerate().map(|(i, r)| (i, r.1[1]))),
+    )?;
+    chart.draw_series(
+        Histogram::vertical(&chart)
+            .style(BLUE.filled())
+            .margin(12)
+            .data(rows.iter().enumerate().map(|(i, r)| (i, r.1[0]))),
+    )?;
+    root.present()?;
+    Ok(())
+}
+
+/// The page and id table.
+pub(crate) fn pages(pairs: usize) -> Vec<PageRow> {
+    fn runs<P: Pages>(name: &'static str, pairs: usize) -> PageRow {
+        let mut rates = Vec::new();
+        for (label, n, frag) in [
+            ("1", 1, false),
+            ("8", 8, false),
+            ("64", 64, false),
+            ("1 frag", 1, true),
+            ("8 frag", 8, true),
+            ("64 frag", 64, true),
+        ] {
+            let reps = if frag && n > 1 { (pairs / 20).max(100) } else { pairs };
+            rates.push((label, pages::page_pairs::<P>(n, frag, reps)));
+        }
+        PageRow { name, rates }
+    }
+    vec![
+        runs::<pages::OurBitmap>("bitmap pages *", pairs),
+        runs::<pages::RawBitmap>("bitmap-allocator", pairs),
+        runs::<pages::OurBuddyPages>("buddy pages *", pairs),
+        runs::<pages::RawFrames>("FrameAllocator", pairs),
+        PageRow { name: "bitmap ids *", rates: vec![("1 id", pages::id_pairs::<pages::OurIds>(pairs * 10))] },
+        PageRow {
+            name: "bitmap-allocator ids",
+            rates: vec![("1 id", pages::id_pairs::<pages::RawIds>(pairs * 10))],
+        },
+    ]
+}
+
+/// Ours against the crate it wraps: 7 alternating runs each, the best of
+/// each side, on the workloads where the wrapper does most per call.
+pub(crate) fn overhead(chosen: &[&Contender], arena: usize, scale: Scale) -> Vec<Overhead> {
+    let mut out = Vec::new();
+    let small = Scale { ops: scale.ops / 3, pairs: scale.pairs, rounds: scale.rounds };
+    for ours in chosen.iter().filter(|c| c.kind == Kind::Ours) {
+        let Some(raw) = ours.wraps.and_then(|w| chosen.iter().find(|c| c.name == w)) else { continue };
+        for w in [Workload::Random200, Workload::Random30k] {
+            let (mut best_ours, mut best_raw) = (0.0f64, 0.0f64);
+            for i in 0..7 {
+                best_ours = best_ours.max(goodness((ours.run)(w, arena, small, 99 + i)));
+                best_raw = best_raw.max(goodness((raw.run)(w, arena, small, 99 + i)));
+            }
+            out.push(Overhead {
+                ours: ours.name,
+                raw: raw.name,
+                workload: w.name(),
+                ratio: best_raw / best_ours,
+            });
+        }
+    }
+    let pairs = (scale.pairs / 2).max(10_000);
+    let mut page_pair = |ours: &'static str,
+                         raw: &'static str,
+                         a: fn(usize, bool, usize) -> f64,
+                         b: fn(usize, bool, usize) -> f64| {
+        let (mut x, mut y) = (0.0f64, 0.0f64);
+        for _ in 0..7 {
+            x = x.max(a(1, false, pairs));
+            y = y.max(b(1, false, pairs));
+        }
+        out.push(Overhead { ours, raw, workload: "1 page", ratio: y / x });
+    };
+    page_pair(
+        "bitmap pages",
+        "bitmap-allocator",
+        pages::page_pairs::<pages::OurBitmap>,
+        pages::page_pairs::<pages::RawBitmap>,
+    );
+    page_pair(
+        "buddy pages",
+        "FrameAllocator",
+        pages::page_pairs::<pages::OurBuddyPages>,
+        pages::page_pairs::<pages::RawFrames>,
+    );
+    out
+}
