@@ -362,6 +362,24 @@ const EXAMPLES: &[(&str, bool, &[&str])] = &[
 ];
 
 fn examples() -> Vec<Job> {
+    let bench = Job::cargo(
+        "workbench smoke",
+        &[
+            "run",
+            "--quiet",
+            "--locked",
+            "-p",
+            "allocator-bench",
+            "--",
+            "--only",
+            "tlsf,rlsf,system",
+            "--workload",
+            "random-200,latency,pages",
+            "--out",
+            "target/bench-smoke",
+        ],
+    )
+    .expect(&["tlsf *", "Pages and ids", "Wrapper overhead", "tlsf           vs rlsf"]);
     EXAMPLES
         .iter()
         .map(|&(name, nightly, expect)| {
@@ -373,6 +391,7 @@ fn examples() -> Vec<Job> {
             let label = if nightly { format!("{name} (nightly)") } else { name.to_string() };
             Job::cargo(&label, &args).expect(expect)
         })
+        .chain([bench])
         .collect()
 }
 
@@ -546,7 +565,7 @@ mod tests {
     #[test]
     fn every_example_is_checked_for_its_output() {
         let jobs = examples();
-        assert_eq!(jobs.len(), EXAMPLES.len());
+        assert_eq!(jobs.len(), EXAMPLES.len() + 1, "the examples and the workbench");
         assert!(jobs.iter().all(|j| !j.expect.is_empty()));
     }
 
