@@ -8,9 +8,8 @@ use core::{alloc::Layout, ptr::NonNull};
 use allocator::{
     bitmap::BitAlloc4K,
     compose::{Fallback, NullAllocator, Pool, Region},
-    AllocError, BaseAllocator, BitmapIdAllocator, BitmapPageAllocator, BuddyByteAllocator,
-    BuddyPageAllocator, ByteAllocator, IdAllocator, Owns, PageAllocator, SlabByteAllocator,
-    TlsfByteAllocator,
+    AllocError, BitmapIdAllocator, BitmapPageAllocator, BuddyByteAllocator, BuddyPageAllocator,
+    ByteAllocator, IdAllocator, Owns, PageAllocator, SlabByteAllocator, TlsfByteAllocator,
 };
 
 type Check = Box<dyn Fn() -> Result<(), String>>;
