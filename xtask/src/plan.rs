@@ -214,6 +214,20 @@ fn nostd() -> Vec<Job> {
     jobs
 }
 
+/// The test suites of the libraries and the testkit (not the tools, the
+/// examples or the workbench, which are host programs).
+const LIBRARY_TESTS: &[&str] = &[
+    "--workspace",
+    "--exclude",
+    "xtask",
+    "--exclude",
+    "allocator-examples",
+    "--exclude",
+    "allocator-bench",
+    "--lib",
+    "--tests",
+];
+
 fn cross() -> Vec<Job> {
     CROSS_TARGETS
         .iter()
@@ -221,15 +235,7 @@ fn cross() -> Vec<Job> {
             let mut args =
                 vec!["test", "--locked", "-Zbuild-std", "--target", target, "--target-dir", "target/cross"];
             // Doc tests do not run under -Zbuild-std; the host steps run them.
-            args.extend([
-                "--workspace",
-                "--exclude",
-                "xtask",
-                "--exclude",
-                "allocator-examples",
-                "--lib",
-                "--tests",
-            ]);
+            args.extend(LIBRARY_TESTS);
             let mut job = debian(target, &args).env("PROPTEST_CASES", "16").limit(900);
             if let Some(r) = runner {
                 job = job.env(&target_env(target, "runner"), r);
@@ -251,14 +257,8 @@ fn asan() -> Vec<Job> {
         "x86_64-unknown-linux-gnu",
         "--target-dir",
         "target/asan",
-        "--workspace",
-        "--exclude",
-        "xtask",
-        "--exclude",
-        "allocator-examples",
-        "--lib",
-        "--tests",
     ];
+    let args: Vec<&str> = args.iter().chain(LIBRARY_TESTS).copied().collect();
     vec![Job::cargo("x86_64, address", &args)
         .env("RUSTFLAGS", "-Zsanitizer=address")
         .env("ASAN_OPTIONS", "detect_leaks=0")

@@ -65,6 +65,91 @@ pub fn two_threads(used: impl Fn() -> usize, vec_len: u32) {
     assert_eq!(used(), before, "the work leaked, or the heap miscounted");
 }
 
+/// A block of the stress test: its bytes are all `fill`.
+struct Tagged {
+    bytes: Vec<u8>,
+    fill: u8,
+}
+
+impl Tagged {
+    fn check(&self) {
+        assert!(self.bytes.iter().all(|&b| b == self.fill), "a block changed while live");
+    }
+}
+
+/// One stress thread: `ops` random operations on its own blocks and on
+/// blocks passed around a ring of threads (so most frees happen on another
+/// thread than the allocation); every block is checked before it is freed.
+fn stress_thread(
+    seed: u64,
+    ops: usize,
+    to_next: std::sync::mpsc::Sender<Tagged>,
+    from_prev: std::sync::mpsc::Receiver<Tagged>,
+) {
+    let mut rng = XorShift::new(seed);
+    let mut mine: Vec<Tagged> = Vec::new();
+    for i in 0..ops {
+        match rng.range(0, 9) {
+            0..=3 => {
+                let fill = (seed as u8).wrapping_mul(31).wrapping_add(i as u8) | 1;
+                let size = if rng.range(0, 9) == 0 { rng.range(1, 32 * 1024) } else { rng.range(1, 256) };
+                mine.push(Tagged { bytes: vec![fill; size], fill });
+                if mine.len() > 512 {
+                    let t = mine.swap_remove(rng.range(0, mine.len() - 1));
+                    t.check();
+                }
+            }
+            4 | 5 if !mine.is_empty() => {
+                let t = mine.swap_remove(rng.range(0, mine.len() - 1));
+                t.check();
+            }
+            6 | 7 if !mine.is_empty() => {
+                let t = mine.swap_remove(rng.range(0, mine.len() - 1));
+                // The next thread may have finished: then the block is freed here.
+                if let Err(back) = to_next.send(t) {
+                    back.0.check();
+                }
+            }
+            _ => {
+                while let Ok(t) = from_prev.try_recv() {
+                    t.check();
+                    mine.push(t);
+                }
+            }
+        }
+    }
+    drop(to_next);
+    for t in mine.into_iter().chain(from_prev.iter()) {
+        t.check();
+    }
+}
+
+/// Runs [`stress_thread`] on `threads` threads in a ring, `ops` operations
+/// each.
+///
+/// # Panics
+/// When a block changed or a thread panicked.
+pub fn stress(threads: usize, ops: usize) {
+    let (senders, receivers): (Vec<_>, Vec<_>) = (0..threads).map(|_| std::sync::mpsc::channel()).unzip();
+    let mut receivers: Vec<Option<_>> = receivers.into_iter().map(Some).collect();
+    let handles: Vec<_> = (0..threads)
+        .map(|t| {
+            let to_next = senders[(t + 1) % threads].clone();
+            let from_prev = receivers[t].take().expect("one receiver a thread");
+            std::thread::spawn(move || stress_thread(t as u64 + 1, ops, to_next, from_prev))
+        })
+        .collect();
+    drop(senders);
+    for h in handles {
+        h.join().expect("a stress thread panicked");
+    }
+}
+
+/// Operations per stress thread: `ALLOCATOR_STRESS_OPS`, or 100,000.
+pub fn stress_ops() -> usize {
+    std::env::var("ALLOCATOR_STRESS_OPS").ok().and_then(|v| v.parse().ok()).unwrap_or(100_000)
+}
+
 /// Installs `Locked<$heap>` as the test binary's `#[global_allocator]`
 /// over a static, 4 KiB-aligned arena of `$size` bytes, and adds a test that
 /// runs [`two_threads`] with a `Vec` of `$vec_len` elements.
@@ -98,10 +183,21 @@ macro_rules! global_alloc_test {
         }
 
         #[test]
-        fn real_work_on_two_threads_returns_the_heap() {
+        fn real_work_and_a_thread_storm_return_the_heap() {
             $crate::workload::two_threads(|| heap().used_bytes(), $vec_len);
             let h = heap();
             assert_eq!(h.used_bytes() + h.available_bytes(), h.total_bytes());
+            // Then 2, 4 and 8 threads freeing each other's blocks.
+            $crate::workload::stress(2, 1000);
+            for threads in [2, 4, 8] {
+                let before = h.used_bytes();
+                $crate::workload::stress(threads, $crate::workload::stress_ops());
+                assert_eq!(
+                    h.used_bytes(),
+                    before,
+                    "{threads} threads: the stress leaked, or the heap miscounted"
+                );
+            }
         }
     };
 }

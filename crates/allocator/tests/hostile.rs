@@ -114,7 +114,7 @@ fn byte_cases<A: ByteAllocator + 'static>(
                 let m = memory(64);
                 let mut a = new();
                 // SAFETY: inside leaked memory; too small, so refused untouched.
-                expect(unsafe { a.init(m.as_mut_ptr() as usize + 1, 7) }, AllocError::InvalidParam)
+                expect(unsafe { a.init(m.as_mut_ptr() as usize + 1, 3) }, AllocError::InvalidParam)
             }),
         );
     }
