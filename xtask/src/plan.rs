@@ -86,7 +86,38 @@ pub(crate) const STEPS: &[Step] = &[
     ),
     step("asan", false, &[], "the tests under AddressSanitizer (nightly)", asan),
     step("msrv", false, &[], "the workspace builds with the rust-version it declares", msrv),
+    step("fuzz", false, &[], "every fuzz target, briefly (cargo xtask fuzz --seconds N: N each)", fuzz),
 ];
+
+/// Seconds each fuzz target runs (`--seconds N`; 10 in a CI smoke run).
+pub(crate) static FUZZ_SECONDS: std::sync::OnceLock<u64> = std::sync::OnceLock::new();
+
+/// The fuzz targets: the `[[bin]]` names of the fuzz crate.
+pub(crate) fn fuzz_targets(manifest: &str) -> Vec<&str> {
+    manifest
+        .split("[[bin]]")
+        .skip(1)
+        .filter_map(|section| {
+            section.lines().find_map(|l| l.trim().strip_prefix("name = ")?.split('"').nth(1))
+        })
+        .collect()
+}
+
+fn fuzz() -> Vec<Job> {
+    let seconds = FUZZ_SECONDS.get().copied().unwrap_or(10);
+    let limit = format!("-max_total_time={seconds}");
+    let mut jobs = vec![Job::cargo(
+        "install cargo-fuzz (when missing)",
+        &["install", "--locked", "--quiet", "cargo-fuzz"],
+    )];
+    for target in fuzz_targets(include_str!("../../fuzz/Cargo.toml")) {
+        jobs.push(
+            Job::cargo(target, &["+nightly", "fuzz", "run", target, "--", &limit, "-rss_limit_mb=4096"])
+                .limit(seconds + 600),
+        );
+    }
+    jobs
+}
 
 const fn step(
     name: &'static str,
@@ -443,9 +474,16 @@ fn features() -> Vec<Job> {
     jobs
 }
 
-/// The steps `args` ask for: `ci` (all), `ci --quick`, or step names.
+/// The steps `args` ask for: `ci` (all), `ci --quick`, or step names
+/// (with `--seconds N` for the fuzz step).
 pub(crate) fn select(args: &[String]) -> Result<Vec<Step>, String> {
-    let mut args = args.iter().map(String::as_str);
+    let mut args: Vec<&str> = args.iter().map(String::as_str).collect();
+    if let Some(i) = args.iter().position(|a| *a == "--seconds") {
+        let n = args.get(i + 1).and_then(|n| n.parse().ok()).ok_or("--seconds needs a whole number")?;
+        let _ = FUZZ_SECONDS.set(n);
+        args.drain(i..i + 2);
+    }
+    let mut args = args.into_iter();
     match args.next() {
         None | Some("help" | "--help" | "-h") => Ok(Vec::new()),
         Some("ci") => match args.next() {
@@ -560,6 +598,16 @@ mod tests {
     fn the_msrv_is_read_from_the_manifest() {
         assert_eq!(declared_msrv("[workspace.package]\nrust-version = \"1.95\"\n"), Some("1.95"));
         assert!(msrv()[0].args[0].starts_with("+1."));
+    }
+
+    #[test]
+    fn fuzz_targets_come_from_the_fuzz_manifest() {
+        let m = "[package]\nname = \"x\"\n[[bin]]\nname = \"a\"\npath = \"a.rs\"\n[[bin]]\nname = \"b\"\n";
+        assert_eq!(fuzz_targets(m), ["a", "b"]);
+        let real = fuzz_targets(include_str!("../../fuzz/Cargo.toml"));
+        assert!(real.len() >= 10 && real.contains(&"tlsf") && real.contains(&"bitmap_ids"));
+        assert_eq!(fuzz().len(), real.len() + 1);
+        assert!(select(&["fuzz".into(), "--seconds".into(), "x".into()]).is_err());
     }
 
     #[test]

@@ -207,9 +207,10 @@ impl ByteAllocator for SlabByteAllocator {
 impl SlabByteAllocator {
     /// Keeps the block when `new` lands in the same slab (either way) or,
     /// shrinking, the same buddy block: freeing it later with `new` then
-    /// returns the same block. (A buddy block is not grown in place: the
-    /// buddy heap inside keeps a sum of requested sizes that must not
-    /// drop below zero.)
+    /// returns the same block. (A buddy block is not grown in place, nor
+    /// shrunk to a layout the buddy would see as larger: the buddy heap
+    /// inside keeps a sum of requested sizes that must not drop below
+    /// zero.)
     ///
     /// # Safety
     /// `ptr` is live here for `old`.
@@ -221,8 +222,12 @@ impl SlabByteAllocator {
         shrinking: bool,
     ) -> AllocResult<NonNull<u8>> {
         check_layout(new)?;
-        let (o, n) = (Self::class(Self::normalize(old)?), Self::class(Self::normalize(new)?));
-        let same_block = o == n && (shrinking || matches!(n, Class::Slab(_)));
+        let (no, nn) = (Self::normalize(old)?, Self::normalize(new)?);
+        // A buddy block may only keep a layout whose size, as the buddy
+        // sees it, is no larger than the one it was allocated with: its
+        // running sum of requested sizes must never drop below zero.
+        let same_block = Self::class(no) == Self::class(nn)
+            && (matches!(Self::class(nn), Class::Slab(_)) || (shrinking && nn.size() <= no.size()));
         if same_block && (ptr.as_ptr() as usize).is_multiple_of(new.align()) {
             return Ok(ptr);
         }

@@ -96,3 +96,24 @@ fn allocating_before_any_memory_is_no_memory() {
     assert_eq!(h.alloc(Layout::new::<u64>()), Err(AllocError::NoMemory));
     assert_eq!((h.total_bytes(), h.used_bytes()), (0, 0));
 }
+
+/// Found by fuzzing: a block shrunk in place and then freed must be freed
+/// with a size the inner buddy heap can subtract (a small block with a
+/// large alignment is served as a block of the alignment's size).
+#[test]
+fn a_shrunk_over_aligned_block_frees_cleanly() {
+    let region = TestRegion::new(1 << 20, PAGE, 0);
+    let mut h = slab(&region, 0, region.size()).unwrap();
+    let big = Layout::from_size_align(5000, 8192).unwrap();
+    let small = Layout::from_size_align(100, 8192).unwrap();
+    let p = h.alloc(big).unwrap();
+    // SAFETY: `p` is live for `big`, then for whatever the shrink returns.
+    unsafe {
+        p.as_ptr().write_bytes(7, 100);
+        let q = h.shrink(p, big, small).unwrap();
+        assert!(core::slice::from_raw_parts(q.as_ptr(), 100).iter().all(|&b| b == 7));
+        assert_eq!(q.as_ptr() as usize % 8192, 0);
+        h.dealloc(q, small);
+    }
+    assert_eq!(h.used_bytes(), 0);
+}

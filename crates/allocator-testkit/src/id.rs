@@ -214,6 +214,7 @@ impl<A: IdAllocator> IdShadow<A> {
 
 /// One step of an id sequence.
 #[derive(Clone, Debug)]
+#[cfg_attr(feature = "arbitrary", derive(arbitrary::Arbitrary))]
 pub enum IdOp {
     /// `alloc_id(count, 1 << align_log2)`.
     Alloc {
@@ -254,7 +255,8 @@ pub fn run_id_ops<A: IdAllocator>(alloc: A, config: &IdConfig, ops: &[IdOp]) -> 
     for op in ops {
         match *op {
             IdOp::Alloc { count, align_log2 } => {
-                let _ = s.alloc_id(count, 1 << align_log2)?;
+                // An alignment past `usize` becomes 0, which must be refused.
+                let _ = s.alloc_id(count, 1usize.checked_shl(u32::from(align_log2)).unwrap_or(0))?;
             }
             IdOp::Fixed { offset } => {
                 let _ = s.alloc_fixed(config.start + offset % config.size.max(1))?;

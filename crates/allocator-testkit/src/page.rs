@@ -241,6 +241,7 @@ impl<A: PageAllocator> PageShadow<A> {
 
 /// One step of a page-allocator sequence.
 #[derive(Clone, Debug)]
+#[cfg_attr(feature = "arbitrary", derive(arbitrary::Arbitrary))]
 pub enum PageOp {
     /// `alloc_pages(num, PAGE_SIZE << align_log2)`.
     Alloc {
@@ -288,7 +289,9 @@ pub fn run_page_ops<A: PageAllocator>(
     for op in ops {
         match *op {
             PageOp::Alloc { num, align_log2 } => {
-                let _ = s.alloc_pages(num, A::PAGE_SIZE << align_log2)?;
+                // An alignment past `usize` becomes 0, which must be refused.
+                let align = A::PAGE_SIZE.checked_shl(u32::from(align_log2)).unwrap_or(0);
+                let _ = s.alloc_pages(num, align)?;
             }
             PageOp::AllocAt { page, num } => {
                 let _ = s.alloc_pages_at(config.base + (page % pages) * A::PAGE_SIZE, num, A::PAGE_SIZE)?;

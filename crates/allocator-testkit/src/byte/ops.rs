@@ -11,6 +11,7 @@ use crate::Violation;
 /// One step of a sequence. Block indices are taken modulo the number of
 /// live blocks, so every sequence is valid whatever happened before it.
 #[derive(Clone, Debug)]
+#[cfg_attr(feature = "arbitrary", derive(arbitrary::Arbitrary))]
 pub enum ByteOp {
     /// Allocate `size` bytes aligned to `1 << align_log2`.
     Alloc {

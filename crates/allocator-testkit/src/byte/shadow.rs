@@ -448,6 +448,7 @@ impl<A: ByteAllocator> ByteShadow<A> {
 
 /// Which resize method to call.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[cfg_attr(feature = "arbitrary", derive(arbitrary::Arbitrary))]
 pub enum Resize {
     /// [`ByteAllocator::grow`].
     Grow,

@@ -1,0 +1,15 @@
+//! Fuzz target: random operation sequences on `compose::Region`, checked
+//! step by step by the testkit's shadow model.
+#![no_main]
+
+#[allow(unused_imports)]
+use allocator::compose;
+use allocator_testkit::{byte, ByteConfig};
+use libfuzzer_sys::fuzz_target;
+
+fuzz_target!(|ops: Vec<byte::ByteOp>| {
+    let config = ByteConfig::new(64 * 1024).lazy_free();
+    if let Err(violation) = byte::run_byte_ops(compose::Region::new(), &config, &ops) {
+        panic!("{violation}");
+    }
+});

@@ -1,0 +1,15 @@
+//! Fuzz target: random operation sequences on `allocator::SlabByteAllocator`, checked
+//! step by step by the testkit's shadow model.
+#![no_main]
+
+#[allow(unused_imports)]
+use allocator::compose;
+use allocator_testkit::{byte, ByteConfig};
+use libfuzzer_sys::fuzz_target;
+
+fuzz_target!(|ops: Vec<byte::ByteOp>| {
+    let config = ByteConfig::new(128 * 1024).more_regions(&[8 * 1024, 256 * 1024]).keeps_size_classes();
+    if let Err(violation) = byte::run_byte_ops(allocator::SlabByteAllocator::new(), &config, &ops) {
+        panic!("{violation}");
+    }
+});
