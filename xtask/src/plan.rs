@@ -85,6 +85,15 @@ pub(crate) const STEPS: &[Step] = &[
         cross,
     ),
     step("asan", false, &[], "the tests under AddressSanitizer (nightly)", asan),
+    step("tsan", false, &[], "the multi-threaded global-allocator tests under ThreadSanitizer", tsan),
+    step("valgrind", false, &["valgrind"], "the conformance suites under valgrind memcheck", valgrind),
+    step(
+        "stress",
+        false,
+        &[],
+        "Locked backends as global allocators: 2, 4, 8 threads x 1M operations (release)",
+        stress,
+    ),
     step("msrv", false, &[], "the workspace builds with the rust-version it declares", msrv),
     step("fuzz", false, &[], "every fuzz target, briefly (cargo xtask fuzz --seconds N: N each)", fuzz),
 ];
@@ -248,6 +257,7 @@ fn nostd() -> Vec<Job> {
 /// The test suites of the libraries and the testkit (not the tools, the
 /// examples or the workbench, which are host programs).
 const LIBRARY_TESTS: &[&str] = &[
+    "--no-fail-fast",
     "--workspace",
     "--exclude",
     "xtask",
@@ -292,9 +302,73 @@ fn asan() -> Vec<Job> {
     let args: Vec<&str> = args.iter().chain(LIBRARY_TESTS).copied().collect();
     vec![Job::cargo("x86_64, address", &args)
         .env("RUSTFLAGS", "-Zsanitizer=address")
-        .env("ASAN_OPTIONS", "detect_leaks=0")
+        .env("ASAN_OPTIONS", "detect_leaks=0:allocator_may_return_null=1")
         .env("PROPTEST_CASES", "32")
         .limit(900)]
+}
+
+/// The packages with a `global_alloc` test binary (one heap as the
+/// program's allocator, real work, then a thread storm).
+const GLOBAL_ALLOC_TESTS: &[&str] = &[
+    "-p",
+    "allocator-core",
+    "-p",
+    "allocator-tlsf",
+    "-p",
+    "allocator-buddy",
+    "-p",
+    "allocator-slab",
+    "-p",
+    "allocator-compose",
+    "--test",
+    "global_alloc",
+];
+
+fn tsan() -> Vec<Job> {
+    let mut args = vec![
+        "+nightly",
+        "test",
+        "--locked",
+        "--target",
+        "x86_64-unknown-linux-gnu",
+        "--target-dir",
+        "target/tsan",
+    ];
+    args.extend(GLOBAL_ALLOC_TESTS);
+    let supp = format!(
+        "suppressions={}/tsan.supp halt_on_error=1",
+        env!("CARGO_MANIFEST_DIR").trim_end_matches("/xtask")
+    );
+    vec![Job::cargo("x86_64, thread", &args)
+        // The standard library is not rebuilt (no rust-src): see tsan.supp.
+        .env("RUSTFLAGS", "-Zsanitizer=thread -Cunsafe-allow-abi-mismatch=sanitizer")
+        .env("TSAN_OPTIONS", &supp)
+        .env("ALLOCATOR_STRESS_OPS", "20000")
+        .limit(900)]
+}
+
+fn valgrind() -> Vec<Job> {
+    let mut args =
+        vec!["test", "--locked", "--target", "x86_64-unknown-linux-gnu", "--target-dir", "target/valgrind"];
+    for p in ["allocator-tlsf", "allocator-buddy", "allocator-slab", "allocator-compose"] {
+        args.extend(["-p", p]);
+    }
+    args.extend(["--test", "conformance"]);
+    vec![Job::cargo("memcheck, conformance suites", &args)
+        .env(
+            &target_env("x86_64-unknown-linux-gnu", "runner"),
+            "valgrind -q --error-exitcode=99 --leak-check=no",
+        )
+        .env("PROPTEST_CASES", "4")
+        .limit(1200)]
+}
+
+fn stress() -> Vec<Job> {
+    let mut args = vec!["test", "--locked", "--release", "--target-dir", "target/stress"];
+    args.extend(GLOBAL_ALLOC_TESTS);
+    vec![Job::cargo("2, 4, 8 threads x 1M operations", &args)
+        .env("ALLOCATOR_STRESS_OPS", "1000000")
+        .limit(1200)]
 }
 
 /// The `rust-version` the workspace declares.

@@ -77,15 +77,14 @@ impl Tagged {
     }
 }
 
+/// A mailbox between two stress threads. A spin lock compiled with this
+/// crate (not std's channels), so ThreadSanitizer sees the hand-over.
+type Mailbox = std::sync::Arc<spin::Mutex<Vec<Tagged>>>;
+
 /// One stress thread: `ops` random operations on its own blocks and on
 /// blocks passed around a ring of threads (so most frees happen on another
 /// thread than the allocation); every block is checked before it is freed.
-fn stress_thread(
-    seed: u64,
-    ops: usize,
-    to_next: std::sync::mpsc::Sender<Tagged>,
-    from_prev: std::sync::mpsc::Receiver<Tagged>,
-) {
+fn stress_thread(seed: u64, ops: usize, to_next: &Mailbox, from_prev: &Mailbox) {
     let mut rng = XorShift::new(seed);
     let mut mine: Vec<Tagged> = Vec::new();
     for i in 0..ops {
@@ -95,53 +94,54 @@ fn stress_thread(
                 let size = if rng.range(0, 9) == 0 { rng.range(1, 32 * 1024) } else { rng.range(1, 256) };
                 mine.push(Tagged { bytes: vec![fill; size], fill });
                 if mine.len() > 512 {
-                    let t = mine.swap_remove(rng.range(0, mine.len() - 1));
+                    mine.swap_remove(rng.range(0, mine.len() - 1)).check();
+                }
+            }
+            4 | 5 if !mine.is_empty() => mine.swap_remove(rng.range(0, mine.len() - 1)).check(),
+            6 | 7 if !mine.is_empty() => {
+                let t = mine.swap_remove(rng.range(0, mine.len() - 1));
+                let mut box_ = to_next.lock();
+                if box_.len() < 256 {
+                    box_.push(t);
+                } else {
+                    drop(box_);
                     t.check();
                 }
             }
-            4 | 5 if !mine.is_empty() => {
-                let t = mine.swap_remove(rng.range(0, mine.len() - 1));
-                t.check();
-            }
-            6 | 7 if !mine.is_empty() => {
-                let t = mine.swap_remove(rng.range(0, mine.len() - 1));
-                // The next thread may have finished: then the block is freed here.
-                if let Err(back) = to_next.send(t) {
-                    back.0.check();
-                }
-            }
             _ => {
-                while let Ok(t) = from_prev.try_recv() {
+                let incoming = core::mem::take(&mut *from_prev.lock());
+                for t in incoming {
                     t.check();
                     mine.push(t);
                 }
             }
         }
     }
-    drop(to_next);
-    for t in mine.into_iter().chain(from_prev.iter()) {
+    for t in mine {
         t.check();
     }
 }
 
 /// Runs [`stress_thread`] on `threads` threads in a ring, `ops` operations
-/// each.
+/// each, then frees what is left in the mailboxes.
 ///
 /// # Panics
 /// When a block changed or a thread panicked.
 pub fn stress(threads: usize, ops: usize) {
-    let (senders, receivers): (Vec<_>, Vec<_>) = (0..threads).map(|_| std::sync::mpsc::channel()).unzip();
-    let mut receivers: Vec<Option<_>> = receivers.into_iter().map(Some).collect();
+    let boxes: Vec<Mailbox> = (0..threads).map(|_| Mailbox::default()).collect();
     let handles: Vec<_> = (0..threads)
         .map(|t| {
-            let to_next = senders[(t + 1) % threads].clone();
-            let from_prev = receivers[t].take().expect("one receiver a thread");
-            std::thread::spawn(move || stress_thread(t as u64 + 1, ops, to_next, from_prev))
+            let (to_next, from_prev) = (boxes[(t + 1) % threads].clone(), boxes[t].clone());
+            std::thread::spawn(move || stress_thread(t as u64 + 1, ops, &to_next, &from_prev))
         })
         .collect();
-    drop(senders);
     for h in handles {
         h.join().expect("a stress thread panicked");
+    }
+    for b in boxes {
+        for t in core::mem::take(&mut *b.lock()) {
+            t.check();
+        }
     }
 }
 
