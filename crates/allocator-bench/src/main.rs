@@ -1,5 +1,4 @@
-//! The workbench: `cargo run --release -p allocator-bench [-- options]`.
-//! See the crate README for what it measures and the options.
+#![doc = include_str!("../README.md")]
 
 mod heaps;
 mod pages;

@@ -21,14 +21,16 @@ pub(crate) trait Pages {
     fn free(&mut self, at: usize, n: usize);
 }
 
-pub(crate) struct OurBitmap(Box<BitmapPageAllocator<PAGE>>);
+/// One of our page allocators.
+pub(crate) struct OurPages<P>(Box<P>);
+pub(crate) type OurBitmap = OurPages<BitmapPageAllocator<PAGE>>;
+pub(crate) type OurBuddyPages = OurPages<BuddyPageAllocator<PAGE>>;
 pub(crate) struct RawBitmap(Box<BitAlloc64K>);
-pub(crate) struct OurBuddyPages(BuddyPageAllocator<PAGE>);
 pub(crate) struct RawFrames(FrameAllocator<33>);
 
-impl Pages for OurBitmap {
+impl<P: PageAllocator + Default> Pages for OurPages<P> {
     fn new() -> Self {
-        let mut p = Box::new(BitmapPageAllocator::new());
+        let mut p = Box::<P>::default();
         // SAFETY: page allocators touch no memory.
         unsafe { p.init(BASE, PAGES * PAGE) }.expect("a valid map");
         Self(p)
@@ -67,25 +69,6 @@ impl Pages for RawBitmap {
         } else {
             self.0.dealloc_contiguous(at, n);
         }
-    }
-}
-
-impl Pages for OurBuddyPages {
-    fn new() -> Self {
-        let mut p = BuddyPageAllocator::new();
-        // SAFETY: page allocators touch no memory.
-        unsafe { p.init(BASE, PAGES * PAGE) }.expect("a valid map");
-        Self(p)
-    }
-    fn alloc(&mut self, n: usize) -> Option<usize> {
-        self.0.alloc_pages(n, PAGE).ok().map(|a| (a - BASE) / PAGE)
-    }
-    fn take(&mut self, at: usize) -> bool {
-        self.0.alloc_pages_at(BASE + at * PAGE, 1, PAGE).is_ok()
-    }
-    fn free(&mut self, at: usize, n: usize) {
-        // SAFETY: nothing uses the pages.
-        let _ = unsafe { self.0.dealloc_pages(BASE + at * PAGE, n) };
     }
 }
 

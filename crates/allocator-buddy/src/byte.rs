@@ -4,8 +4,8 @@
 use core::{alloc::Layout, mem::size_of, ptr::NonNull};
 
 use allocator_core::{
-    check_layout, move_block, region_end, trim_region, AllocError, AllocResult, BaseAllocator, ByteAllocator,
-    Owns, RegionSet,
+    check_layout, check_shrink, move_block, region_end, trim_region, AllocError, AllocResult, BaseAllocator,
+    ByteAllocator, Owns, RegionSet,
 };
 use buddy_system_allocator::Heap;
 
@@ -116,10 +116,7 @@ impl<const ORDER: usize> ByteAllocator for BuddyByteAllocator<ORDER> {
     /// In place when the smaller block still needs the same power-of-two
     /// block (and its address meets the new alignment); else moved.
     unsafe fn shrink(&mut self, ptr: NonNull<u8>, old: Layout, new: Layout) -> AllocResult<NonNull<u8>> {
-        check_layout(new)?;
-        if new.size() > old.size() {
-            return Err(AllocError::InvalidParam);
-        }
+        check_shrink(old, new)?;
         if Self::class(new) == Self::class(old) && (ptr.as_ptr() as usize).is_multiple_of(new.align()) {
             // The block and its size class are unchanged, so freeing it later
             // with `new` returns the same block.

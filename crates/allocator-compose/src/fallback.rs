@@ -2,7 +2,9 @@
 
 use core::{alloc::Layout, ptr::NonNull};
 
-use allocator_core::{check_layout, move_block, AllocError, AllocResult, BaseAllocator, ByteAllocator, Owns};
+use allocator_core::{
+    check_grow, check_layout, check_shrink, move_block, AllocResult, BaseAllocator, ByteAllocator, Owns,
+};
 
 use crate::route::{route, Routed};
 
@@ -102,18 +104,13 @@ impl<P: ByteAllocator + Owns, S: ByteAllocator> ByteAllocator for Fallback<P, S>
     }
 
     unsafe fn grow(&mut self, ptr: NonNull<u8>, old: Layout, new: Layout) -> AllocResult<NonNull<u8>> {
-        if new.size() < old.size() {
-            return Err(AllocError::InvalidParam);
-        }
+        check_grow(old, new)?;
         // SAFETY: forwarded from the caller.
         unsafe { self.resize(ptr, old, new, true) }
     }
 
     unsafe fn shrink(&mut self, ptr: NonNull<u8>, old: Layout, new: Layout) -> AllocResult<NonNull<u8>> {
-        check_layout(new)?;
-        if new.size() > old.size() {
-            return Err(AllocError::InvalidParam);
-        }
+        check_shrink(old, new)?;
         // SAFETY: forwarded from the caller.
         unsafe { self.resize(ptr, old, new, false) }
     }

@@ -3,8 +3,8 @@
 use core::{alloc::Layout, mem::size_of, ptr::NonNull};
 
 use allocator_core::{
-    align_up, check_layout, region_end, AllocError, AllocResult, BaseAllocator, ByteAllocator, Owns,
-    RegionSet,
+    align_up, check_grow, check_layout, check_shrink, region_end, AllocError, AllocResult, BaseAllocator,
+    ByteAllocator, Owns, RegionSet,
 };
 
 /// How many regions one pool tracks.
@@ -159,18 +159,14 @@ impl<const BLOCK: usize> ByteAllocator for Pool<BLOCK> {
 
     /// In place within the block; `InvalidParam` beyond it.
     unsafe fn grow(&mut self, ptr: NonNull<u8>, old: Layout, new: Layout) -> AllocResult<NonNull<u8>> {
-        if new.size() < old.size() {
-            return Err(AllocError::InvalidParam);
-        }
+        check_grow(old, new)?;
         Self::fits(new)?;
         Ok(ptr)
     }
 
     /// In place.
     unsafe fn shrink(&mut self, ptr: NonNull<u8>, old: Layout, new: Layout) -> AllocResult<NonNull<u8>> {
-        if new.size() > old.size() {
-            return Err(AllocError::InvalidParam);
-        }
+        check_shrink(old, new)?;
         Self::fits(new)?;
         Ok(ptr)
     }

@@ -2,7 +2,9 @@
 
 use core::{alloc::Layout, ptr::NonNull};
 
-use allocator_core::{check_layout, AllocError, AllocResult, BaseAllocator, ByteAllocator, Owns};
+use allocator_core::{
+    check_grow, check_layout, check_shrink, AllocError, AllocResult, BaseAllocator, ByteAllocator, Owns,
+};
 
 /// What a [`Proxy`] calls around each operation. Every method has an empty
 /// default, so a hook implements only what it needs.
@@ -179,18 +181,13 @@ impl<A: ByteAllocator, H: Hook> ByteAllocator for Proxy<A, H> {
     }
 
     unsafe fn grow(&mut self, ptr: NonNull<u8>, old: Layout, new: Layout) -> AllocResult<NonNull<u8>> {
-        if new.size() < old.size() {
-            return Err(AllocError::InvalidParam);
-        }
+        check_grow(old, new)?;
         // SAFETY: forwarded from the caller.
         self.around_resize(ptr, old, new, |a| unsafe { a.grow(ptr, old, new) })
     }
 
     unsafe fn shrink(&mut self, ptr: NonNull<u8>, old: Layout, new: Layout) -> AllocResult<NonNull<u8>> {
-        check_layout(new)?;
-        if new.size() > old.size() {
-            return Err(AllocError::InvalidParam);
-        }
+        check_shrink(old, new)?;
         // SAFETY: forwarded from the caller.
         self.around_resize(ptr, old, new, |a| unsafe { a.shrink(ptr, old, new) })
     }

@@ -3,8 +3,8 @@
 use core::{alloc::Layout, cell::RefCell, fmt, ptr::NonNull};
 
 use allocator_core::{
-    align_up, check_layout, move_block, region_end, AllocError, AllocResult, BaseAllocator, ByteAllocator,
-    Owns,
+    align_up, check_grow, check_layout, check_shrink, move_block, region_end, AllocError, AllocResult,
+    BaseAllocator, ByteAllocator, Owns,
 };
 
 /// A bump allocator over one block of memory: O(1) allocation (a pointer
@@ -177,9 +177,7 @@ impl ByteAllocator for Region {
     /// In place for the most recent block (when its address meets the new
     /// alignment and the region has room); moved otherwise.
     unsafe fn grow(&mut self, ptr: NonNull<u8>, old: Layout, new: Layout) -> AllocResult<NonNull<u8>> {
-        if new.size() < old.size() {
-            return Err(AllocError::InvalidParam);
-        }
+        check_grow(old, new)?;
         // SAFETY: forwarded from the caller.
         unsafe { self.resize(ptr, old, new) }
     }
@@ -187,10 +185,7 @@ impl ByteAllocator for Region {
     /// In place for the most recent block (the tail is released) or any
     /// block whose address meets the new alignment.
     unsafe fn shrink(&mut self, ptr: NonNull<u8>, old: Layout, new: Layout) -> AllocResult<NonNull<u8>> {
-        check_layout(new)?;
-        if new.size() > old.size() {
-            return Err(AllocError::InvalidParam);
-        }
+        check_shrink(old, new)?;
         // SAFETY: forwarded from the caller.
         unsafe { self.resize(ptr, old, new) }
     }

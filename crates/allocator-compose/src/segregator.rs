@@ -2,7 +2,9 @@
 
 use core::{alloc::Layout, ptr::NonNull};
 
-use allocator_core::{check_layout, move_block, AllocError, AllocResult, BaseAllocator, ByteAllocator, Owns};
+use allocator_core::{
+    check_grow, check_layout, check_shrink, move_block, AllocResult, BaseAllocator, ByteAllocator, Owns,
+};
 
 use crate::route::{route, Routed};
 
@@ -106,9 +108,7 @@ impl<const T: usize, Small: ByteAllocator, Large: ByteAllocator> ByteAllocator
     }
 
     unsafe fn grow(&mut self, ptr: NonNull<u8>, old: Layout, new: Layout) -> AllocResult<NonNull<u8>> {
-        if new.size() < old.size() {
-            return Err(AllocError::InvalidParam);
-        }
+        check_grow(old, new)?;
         // SAFETY: the block is live on the side `old` selects.
         unsafe {
             match (Self::is_small(old), Self::is_small(new)) {
@@ -120,10 +120,7 @@ impl<const T: usize, Small: ByteAllocator, Large: ByteAllocator> ByteAllocator
     }
 
     unsafe fn shrink(&mut self, ptr: NonNull<u8>, old: Layout, new: Layout) -> AllocResult<NonNull<u8>> {
-        check_layout(new)?;
-        if new.size() > old.size() {
-            return Err(AllocError::InvalidParam);
-        }
+        check_shrink(old, new)?;
         // SAFETY: the block is live on the side `old` selects.
         unsafe {
             match (Self::is_small(old), Self::is_small(new)) {

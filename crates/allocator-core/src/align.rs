@@ -107,6 +107,28 @@ pub const fn check_layout(layout: Layout) -> AllocResult {
     }
 }
 
+/// The malformed-grow check: [`AllocError::InvalidParam`] when `new` is
+/// smaller than `old` (a grow to less).
+#[inline]
+pub const fn check_grow(old: Layout, new: Layout) -> AllocResult {
+    if new.size() < old.size() {
+        Err(AllocError::InvalidParam)
+    } else {
+        Ok(())
+    }
+}
+
+/// The malformed-shrink check: [`AllocError::InvalidParam`] when `new` is
+/// larger than `old` or has a zero size.
+#[inline]
+pub const fn check_shrink(old: Layout, new: Layout) -> AllocResult {
+    if new.size() > old.size() || new.size() == 0 {
+        Err(AllocError::InvalidParam)
+    } else {
+        Ok(())
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -165,6 +187,16 @@ mod tests {
         assert_eq!(trim_region(0x1000, 0x1000, 3, 1), Err(AllocError::InvalidParam));
         assert_eq!(trim_region(0x1000, 0x1000, 1, 0), Err(AllocError::InvalidParam));
         assert_eq!(trim_region(usize::MAX - 5, 5, 8, 1), Err(AllocError::InvalidParam));
+    }
+
+    #[test]
+    fn resize_checks_refuse_the_wrong_direction() {
+        let (small, big, zero) = (Layout::new::<u8>(), Layout::new::<u64>(), Layout::new::<()>());
+        assert_eq!(check_grow(big, small), Err(AllocError::InvalidParam));
+        assert_eq!(check_grow(small, big), Ok(()));
+        assert_eq!(check_shrink(small, big), Err(AllocError::InvalidParam));
+        assert_eq!(check_shrink(big, zero), Err(AllocError::InvalidParam));
+        assert_eq!(check_shrink(big, small), Ok(()));
     }
 
     #[test]

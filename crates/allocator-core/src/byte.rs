@@ -2,7 +2,7 @@
 
 use core::{alloc::Layout, ptr::NonNull};
 
-use crate::{AllocError, AllocResult, BaseAllocator};
+use crate::{check_grow, check_shrink, AllocError, AllocResult, BaseAllocator};
 
 /// A single-owner allocator of byte blocks described by a [`Layout`].
 ///
@@ -79,9 +79,7 @@ pub trait ByteAllocator: BaseAllocator {
         old_layout: Layout,
         new_layout: Layout,
     ) -> AllocResult<NonNull<u8>> {
-        if new_layout.size() < old_layout.size() {
-            return Err(AllocError::InvalidParam);
-        }
+        check_grow(old_layout, new_layout)?;
         // SAFETY: forwarded from the caller.
         unsafe { move_block(self, ptr, old_layout, new_layout) }
     }
@@ -103,9 +101,7 @@ pub trait ByteAllocator: BaseAllocator {
         old_layout: Layout,
         new_layout: Layout,
     ) -> AllocResult<NonNull<u8>> {
-        if new_layout.size() > old_layout.size() {
-            return Err(AllocError::InvalidParam);
-        }
+        check_shrink(old_layout, new_layout)?;
         // SAFETY: forwarded from the caller.
         unsafe { move_block(self, ptr, old_layout, new_layout) }
     }

@@ -4,8 +4,8 @@
 use core::{alloc::Layout, ptr::NonNull};
 
 use allocator_core::{
-    check_layout, move_block, region_end, trim_region, AllocError, AllocResult, BaseAllocator, ByteAllocator,
-    Owns, RegionSet,
+    check_grow, check_layout, check_shrink, move_block, region_end, trim_region, AllocError, AllocResult,
+    BaseAllocator, ByteAllocator, Owns, RegionSet,
 };
 use ax_slab_allocator::Heap;
 
@@ -186,9 +186,7 @@ impl ByteAllocator for SlabByteAllocator {
 
     /// In place while the block stays in the same slab; else moved.
     unsafe fn grow(&mut self, ptr: NonNull<u8>, old: Layout, new: Layout) -> AllocResult<NonNull<u8>> {
-        if new.size() < old.size() {
-            return Err(AllocError::InvalidParam);
-        }
+        check_grow(old, new)?;
         // SAFETY: forwarded from the caller.
         unsafe { self.resize(ptr, old, new, false) }
     }
@@ -196,9 +194,7 @@ impl ByteAllocator for SlabByteAllocator {
     /// In place while the block stays in the same slab or buddy block;
     /// else moved.
     unsafe fn shrink(&mut self, ptr: NonNull<u8>, old: Layout, new: Layout) -> AllocResult<NonNull<u8>> {
-        if new.size() > old.size() {
-            return Err(AllocError::InvalidParam);
-        }
+        check_shrink(old, new)?;
         // SAFETY: forwarded from the caller.
         unsafe { self.resize(ptr, old, new, true) }
     }

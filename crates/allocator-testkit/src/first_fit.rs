@@ -3,8 +3,8 @@
 use core::{alloc::Layout, ptr::NonNull};
 
 use allocator_core::{
-    align_up, check_layout, move_block, region_end, AllocError, AllocResult, BaseAllocator, ByteAllocator,
-    Owns, RegionSet,
+    align_up, check_grow, check_layout, check_shrink, move_block, region_end, AllocError, AllocResult,
+    BaseAllocator, ByteAllocator, Owns, RegionSet,
 };
 
 /// First fit over a sorted, fixed-size table of live blocks.
@@ -132,9 +132,7 @@ impl<const BLOCKS: usize> ByteAllocator for FirstFit<BLOCKS> {
         old_layout: Layout,
         new_layout: Layout,
     ) -> AllocResult<NonNull<u8>> {
-        if new_layout.size() < old_layout.size() {
-            return Err(AllocError::InvalidParam);
-        }
+        check_grow(old_layout, new_layout)?;
         let addr = ptr.as_ptr() as usize;
         if let (Some(i), true) = (self.index_of(addr), addr.is_multiple_of(new_layout.align())) {
             let r_end = self.regions.get(self.regions.find(addr, 0).unwrap_or(0)).map_or(0, |r| r.1);
@@ -155,10 +153,7 @@ impl<const BLOCKS: usize> ByteAllocator for FirstFit<BLOCKS> {
         old_layout: Layout,
         new_layout: Layout,
     ) -> AllocResult<NonNull<u8>> {
-        check_layout(new_layout)?;
-        if new_layout.size() > old_layout.size() {
-            return Err(AllocError::InvalidParam);
-        }
+        check_shrink(old_layout, new_layout)?;
         let addr = ptr.as_ptr() as usize;
         match self.index_of(addr) {
             Some(i) if addr.is_multiple_of(new_layout.align()) => {

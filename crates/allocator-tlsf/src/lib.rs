@@ -4,8 +4,8 @@
 use core::{alloc::Layout, ptr::NonNull};
 
 use allocator_core::{
-    check_layout, move_block, region_end, trim_region, AllocError, AllocResult, BaseAllocator, ByteAllocator,
-    Owns, RegionSet,
+    check_grow, check_layout, check_shrink, move_block, region_end, trim_region, AllocError, AllocResult,
+    BaseAllocator, ByteAllocator, Owns, RegionSet,
 };
 use rlsf::Tlsf;
 
@@ -170,17 +170,13 @@ impl ByteAllocator for TlsfByteAllocator {
     }
 
     unsafe fn grow(&mut self, ptr: NonNull<u8>, old: Layout, new: Layout) -> AllocResult<NonNull<u8>> {
-        if new.size() < old.size() {
-            return Err(AllocError::InvalidParam);
-        }
+        check_grow(old, new)?;
         // SAFETY: forwarded from the caller.
         unsafe { self.resize(ptr, old, new) }
     }
 
     unsafe fn shrink(&mut self, ptr: NonNull<u8>, old: Layout, new: Layout) -> AllocResult<NonNull<u8>> {
-        if new.size() > old.size() {
-            return Err(AllocError::InvalidParam);
-        }
+        check_shrink(old, new)?;
         // SAFETY: forwarded from the caller.
         unsafe { self.resize(ptr, old, new) }
     }
