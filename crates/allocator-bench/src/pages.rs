@@ -2,9 +2,7 @@
 
 use std::{hint::black_box, time::Instant};
 
-use allocator::{
-    BaseAllocator, BitmapIdAllocator, BitmapPageAllocator, BuddyPageAllocator, IdAllocator, PageAllocator,
-};
+use allocator::{BitmapIdAllocator, BitmapPageAllocator, BuddyPageAllocator, IdAllocator, PageAllocator};
 use bitmap_allocator::{BitAlloc, BitAlloc64K};
 use buddy_system_allocator::FrameAllocator;
 
