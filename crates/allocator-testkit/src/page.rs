@@ -434,7 +434,7 @@ pub fn page_bad_input<A: PageAllocator>(new: impl Fn() -> A, config: &PageConfig
         (live, 0, AllocError::InvalidParam),
         (usize::MAX - ps + 1, 2, AllocError::InvalidParam),
     ] {
-        if want == AllocError::NotAllocated && pos + ps > end {
+        if want == AllocError::NotAllocated && pos.saturating_add(ps) > end {
             continue; // a one-page map has no free neighbour
         }
         let e = s.dealloc_bad(pos, num)?;
