@@ -378,7 +378,9 @@ pub(crate) fn declared_msrv(manifest: &str) -> Option<&str> {
 
 fn msrv() -> Vec<Job> {
     let version = declared_msrv(include_str!("../../Cargo.toml")).unwrap_or("unknown");
-    let toolchain = format!("+{version}");
+    // rustup names toolchains by full version: "1.95" is "1.95.0".
+    let toolchain =
+        if version.matches('.').count() == 1 { format!("+{version}.0") } else { format!("+{version}") };
     vec![Job::cargo(
         &format!("rust {version}"),
         &[&toolchain, "check", "--locked", "--workspace", "--all-targets", "--target-dir", "target/msrv"],
@@ -672,6 +674,7 @@ mod tests {
     fn the_msrv_is_read_from_the_manifest() {
         assert_eq!(declared_msrv("[workspace.package]\nrust-version = \"1.95\"\n"), Some("1.95"));
         assert!(msrv()[0].args[0].starts_with("+1."));
+        assert_eq!(msrv()[0].args[0].matches('.').count(), 2, "a full toolchain version");
     }
 
     #[test]
