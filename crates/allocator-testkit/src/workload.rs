@@ -122,8 +122,9 @@ fn stress_thread(seed: u64, ops: usize, to_next: &Mailbox, from_prev: &Mailbox) 
     }
 }
 
-/// Runs [`stress_thread`] on `threads` threads in a ring, `ops` operations
-/// each, then frees what is left in the mailboxes.
+/// Runs `threads` threads in a ring, `ops` random operations each (on
+/// their own blocks and on blocks handed to the next thread, so most frees
+/// happen on another thread), then frees what is left in the mailboxes.
 ///
 /// # Panics
 /// When a block changed or a thread panicked.
