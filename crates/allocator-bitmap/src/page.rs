@@ -4,7 +4,7 @@
 use core::fmt;
 
 use allocator_core::{
-    align_down, align_up, region_end, AllocError, AllocResult, BaseAllocator, PageAllocator, RegionSet,
+    region_end, trim_region, AllocError, AllocResult, BaseAllocator, PageAllocator, RegionSet,
 };
 use bitmap_allocator::BitAlloc;
 
@@ -91,11 +91,8 @@ impl<const PAGE_SIZE: usize> BaseAllocator for BitmapPageAllocator<PAGE_SIZE> {
     unsafe fn add_memory(&mut self, start: usize, size: usize) -> AllocResult {
         let end = region_end(start, size)?;
         self.regions.check(start, end)?;
-        let first = align_up(start, PAGE_SIZE).ok_or(AllocError::InvalidParam)?;
-        let last = align_down(end, PAGE_SIZE).ok_or(AllocError::InvalidParam)?;
-        if first >= last {
-            return Err(AllocError::InvalidParam);
-        }
+        let (first, len) = trim_region(start, size, PAGE_SIZE, PAGE_SIZE)?;
+        let last = first + len;
         let origin = if self.regions.is_empty() { first / PAGE_SIZE } else { self.origin };
         let index = (first / PAGE_SIZE).checked_sub(origin).ok_or(AllocError::InvalidParam)?;
         if index >= CAPACITY_PAGES {

@@ -5,7 +5,7 @@ use alloc::collections::BTreeMap;
 use core::fmt;
 
 use allocator_core::{
-    align_down, align_up, region_end, AllocError, AllocResult, BaseAllocator, PageAllocator, RegionSet,
+    region_end, trim_region, AllocError, AllocResult, BaseAllocator, PageAllocator, RegionSet,
 };
 use buddy_system_allocator::FrameAllocator;
 
@@ -115,11 +115,8 @@ impl<const PAGE_SIZE: usize, const ORDER: usize> BaseAllocator for BuddyPageAllo
     unsafe fn add_memory(&mut self, start: usize, size: usize) -> AllocResult {
         let end = region_end(start, size)?;
         self.regions.check(start, end)?;
-        let first = align_up(start, PAGE_SIZE).ok_or(AllocError::InvalidParam)?;
-        let last = align_down(end, PAGE_SIZE).ok_or(AllocError::InvalidParam)?;
-        if first >= last {
-            return Err(AllocError::InvalidParam);
-        }
+        let (first, len) = trim_region(start, size, PAGE_SIZE, PAGE_SIZE)?;
+        let last = first + len;
         self.regions.insert(first, last)?;
         self.frames.add_frame(first / PAGE_SIZE, last / PAGE_SIZE);
         self.total += (last - first) / PAGE_SIZE;
