@@ -4,7 +4,7 @@
 use core::fmt;
 
 use allocator_core::{
-    region_end, trim_region, AllocError, AllocResult, BaseAllocator, PageAllocator, RegionSet,
+    init_first, region_end, trim_region, AllocError, AllocResult, BaseAllocator, PageAllocator, RegionSet,
 };
 use bitmap_allocator::BitAlloc;
 
@@ -77,11 +77,9 @@ impl<const PAGE_SIZE: usize> fmt::Debug for BitmapPageAllocator<PAGE_SIZE> {
 
 impl<const PAGE_SIZE: usize> BaseAllocator for BitmapPageAllocator<PAGE_SIZE> {
     unsafe fn init(&mut self, start: usize, size: usize) -> AllocResult {
-        if !self.regions.is_empty() {
-            return Err(AllocError::InvalidParam);
-        }
+        let has_memory = !self.regions.is_empty();
         // SAFETY: forwarded from the caller.
-        unsafe { self.add_memory(start, size) }
+        unsafe { init_first(self, has_memory, start, size) }
     }
 
     /// Adds the whole pages of `[start, start + size)`. The first region

@@ -5,7 +5,7 @@ use alloc::collections::BTreeMap;
 use core::fmt;
 
 use allocator_core::{
-    region_end, trim_region, AllocError, AllocResult, BaseAllocator, PageAllocator, RegionSet,
+    init_first, region_end, trim_region, AllocError, AllocResult, BaseAllocator, PageAllocator, RegionSet,
 };
 use buddy_system_allocator::FrameAllocator;
 
@@ -103,11 +103,9 @@ impl<const PAGE_SIZE: usize, const ORDER: usize> fmt::Debug for BuddyPageAllocat
 
 impl<const PAGE_SIZE: usize, const ORDER: usize> BaseAllocator for BuddyPageAllocator<PAGE_SIZE, ORDER> {
     unsafe fn init(&mut self, start: usize, size: usize) -> AllocResult {
-        if !self.regions.is_empty() {
-            return Err(AllocError::InvalidParam);
-        }
+        let has_memory = !self.regions.is_empty();
         // SAFETY: forwarded from the caller.
-        unsafe { self.add_memory(start, size) }
+        unsafe { init_first(self, has_memory, start, size) }
     }
 
     /// Adds the whole pages of `[start, start + size)`, anywhere (up to 32

@@ -3,8 +3,8 @@
 use core::{alloc::Layout, mem::size_of, ptr::NonNull};
 
 use allocator_core::{
-    align_up, check_grow, check_layout, check_shrink, region_end, AllocError, AllocResult, BaseAllocator,
-    ByteAllocator, Owns, RegionSet,
+    align_up, check_grow, check_layout, check_shrink, init_first, region_end, AllocError, AllocResult,
+    BaseAllocator, ByteAllocator, Owns, RegionSet,
 };
 
 /// How many regions one pool tracks.
@@ -89,11 +89,9 @@ impl<const BLOCK: usize> Default for Pool<BLOCK> {
 
 impl<const BLOCK: usize> BaseAllocator for Pool<BLOCK> {
     unsafe fn init(&mut self, start: usize, size: usize) -> AllocResult {
-        if !self.regions.is_empty() {
-            return Err(AllocError::InvalidParam);
-        }
+        let has_memory = !self.regions.is_empty();
         // SAFETY: forwarded from the caller.
-        unsafe { self.add_memory(start, size) }
+        unsafe { init_first(self, has_memory, start, size) }
     }
 
     /// Adds the whole blocks of the region (the previous region's uncarved

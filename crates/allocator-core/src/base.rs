@@ -40,3 +40,28 @@ pub trait BaseAllocator {
     /// As for [`init`](Self::init).
     unsafe fn add_memory(&mut self, start: usize, size: usize) -> AllocResult;
 }
+
+/// The `init` of an allocator whose first region is simply its first
+/// `add_memory`: [`AllocError::InvalidParam`] when it already `has_memory`
+/// (nothing changes), else `add_memory`. Every backend of this workspace
+/// shares this rule through it.
+///
+/// # Errors
+/// `InvalidParam` for a second `init`; else as `add_memory`.
+///
+/// # Safety
+/// As [`BaseAllocator::init`].
+///
+/// [`AllocError::InvalidParam`]: crate::AllocError::InvalidParam
+pub unsafe fn init_first<A: BaseAllocator + ?Sized>(
+    allocator: &mut A,
+    has_memory: bool,
+    start: usize,
+    size: usize,
+) -> AllocResult {
+    if has_memory {
+        return Err(crate::AllocError::InvalidParam);
+    }
+    // SAFETY: forwarded from the caller.
+    unsafe { allocator.add_memory(start, size) }
+}

@@ -22,7 +22,7 @@ pub use align::{
     align_down, align_up, check_grow, check_layout, check_shrink, is_aligned, is_pow2, region_end,
     trim_region,
 };
-pub use base::BaseAllocator;
+pub use base::{init_first, BaseAllocator};
 pub use byte::{move_block, ByteAllocator};
 pub use error::{AllocError, AllocResult};
 pub use id::IdAllocator;

@@ -3,8 +3,8 @@
 use core::{alloc::Layout, ptr::NonNull};
 
 use allocator_core::{
-    align_up, check_grow, check_layout, check_shrink, move_block, region_end, AllocError, AllocResult,
-    BaseAllocator, ByteAllocator, Owns, RegionSet,
+    align_up, check_grow, check_layout, check_shrink, init_first, move_block, region_end, AllocError,
+    AllocResult, BaseAllocator, ByteAllocator, Owns, RegionSet,
 };
 
 /// First fit over a sorted, fixed-size table of live blocks.
@@ -59,11 +59,9 @@ impl<const BLOCKS: usize> Default for FirstFit<BLOCKS> {
 
 impl<const BLOCKS: usize> BaseAllocator for FirstFit<BLOCKS> {
     unsafe fn init(&mut self, start: usize, size: usize) -> AllocResult {
-        if !self.regions.is_empty() {
-            return Err(AllocError::InvalidParam);
-        }
+        let has_memory = !self.regions.is_empty();
         // SAFETY: forwarded from the caller.
-        unsafe { self.add_memory(start, size) }
+        unsafe { init_first(self, has_memory, start, size) }
     }
 
     unsafe fn add_memory(&mut self, start: usize, size: usize) -> AllocResult {

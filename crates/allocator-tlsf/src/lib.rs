@@ -4,8 +4,8 @@
 use core::{alloc::Layout, ptr::NonNull};
 
 use allocator_core::{
-    check_grow, check_layout, check_shrink, move_block, region_end, trim_region, AllocError, AllocResult,
-    BaseAllocator, ByteAllocator, Owns, RegionSet,
+    check_grow, check_layout, check_shrink, init_first, move_block, region_end, trim_region, AllocError,
+    AllocResult, BaseAllocator, ByteAllocator, Owns, RegionSet,
 };
 use rlsf::Tlsf;
 
@@ -112,11 +112,9 @@ impl Default for TlsfByteAllocator {
 
 impl BaseAllocator for TlsfByteAllocator {
     unsafe fn init(&mut self, start: usize, size: usize) -> AllocResult {
-        if !self.regions.is_empty() {
-            return Err(AllocError::InvalidParam);
-        }
+        let has_memory = !self.regions.is_empty();
         // SAFETY: forwarded from the caller.
-        unsafe { self.add_memory(start, size) }
+        unsafe { init_first(self, has_memory, start, size) }
     }
 
     unsafe fn add_memory(&mut self, start: usize, size: usize) -> AllocResult {
