@@ -277,7 +277,12 @@ fn cross() -> Vec<Job> {
                 vec!["test", "--locked", "-Zbuild-std", "--target", target, "--target-dir", "target/cross"];
             // Doc tests do not run under -Zbuild-std; the host steps run them.
             args.extend(LIBRARY_TESTS);
-            let mut job = debian(target, &args).env("PROPTEST_CASES", "16").limit(900);
+            // Volume is the `stress` step's job; here the storms check the
+            // target's atomics and memory order.
+            let mut job = debian(target, &args)
+                .env("PROPTEST_CASES", "16")
+                .env("ALLOCATOR_STRESS_OPS", "20000")
+                .limit(900);
             if let Some(r) = runner {
                 job = job.env(&target_env(target, "runner"), r);
             }
@@ -304,6 +309,7 @@ fn asan() -> Vec<Job> {
         .env("RUSTFLAGS", "-Zsanitizer=address")
         .env("ASAN_OPTIONS", "detect_leaks=0:allocator_may_return_null=1")
         .env("PROPTEST_CASES", "32")
+        .env("ALLOCATOR_STRESS_OPS", "20000")
         .limit(900)]
 }
 
@@ -368,7 +374,7 @@ fn stress() -> Vec<Job> {
     args.extend(GLOBAL_ALLOC_TESTS);
     vec![Job::cargo("2, 4, 8 threads x 1M operations", &args)
         .env("ALLOCATOR_STRESS_OPS", "1000000")
-        .limit(1200)]
+        .limit(600)]
 }
 
 /// The `rust-version` the workspace declares.

@@ -2,4 +2,4 @@
 
 use allocator_buddy::BuddyByteAllocator;
 
-allocator_testkit::global_alloc_test!(BuddyByteAllocator, BuddyByteAllocator::new(), 512 << 20, 3_000_000);
+allocator_testkit::global_alloc_test!(BuddyByteAllocator, BuddyByteAllocator::new(), 128 << 20, 3_000_000);

@@ -11,6 +11,6 @@ type Policy = Proxy<Refill<TlsfByteAllocator, BitmapPageAllocator<4096>>, Stats>
 allocator_testkit::global_alloc_test!(
     Policy,
     Proxy::new(Refill::new(TlsfByteAllocator::new(), BitmapPageAllocator::new()), Stats::new()),
-    512 << 20,
+    128 << 20,
     1_000_000,
 );

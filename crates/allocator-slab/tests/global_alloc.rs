@@ -2,4 +2,4 @@
 
 use allocator_slab::SlabByteAllocator;
 
-allocator_testkit::global_alloc_test!(SlabByteAllocator, SlabByteAllocator::new(), 512 << 20, 3_000_000);
+allocator_testkit::global_alloc_test!(SlabByteAllocator, SlabByteAllocator::new(), 128 << 20, 3_000_000);

@@ -81,6 +81,26 @@ impl Tagged {
 /// crate (not std's channels), so ThreadSanitizer sees the hand-over.
 type Mailbox = std::sync::Arc<spin::Mutex<Vec<Tagged>>>;
 
+/// The most blocks a stress thread keeps; with the mailboxes' bound this
+/// bounds the live memory of a storm whatever the threads' relative speeds
+/// (a fast thread would otherwise pile its blocks onto a slow one).
+const MAX_OWN_BLOCKS: usize = 512;
+/// The most blocks waiting in one mailbox.
+const MAX_MAILBOX_BLOCKS: usize = 256;
+/// The most tagged blocks live per thread of [`stress`] at any moment: its
+/// own, its mailbox's, and a mailbox's worth it has just taken out.
+pub const STRESS_BLOCKS_PER_THREAD: usize = MAX_OWN_BLOCKS + 2 * MAX_MAILBOX_BLOCKS;
+/// The largest block [`stress`] allocates.
+pub const STRESS_MAX_BLOCK: usize = 32 * 1024;
+
+/// Frees random blocks of `mine` (checking each) until at most `max` are
+/// left.
+fn keep_at_most(mine: &mut Vec<Tagged>, max: usize, rng: &mut XorShift) {
+    while mine.len() > max {
+        mine.swap_remove(rng.range(0, mine.len() - 1)).check();
+    }
+}
+
 /// One stress thread: `ops` random operations on its own blocks and on
 /// blocks passed around a ring of threads (so most frees happen on another
 /// thread than the allocation); every block is checked before it is freed.
@@ -91,17 +111,16 @@ fn stress_thread(seed: u64, ops: usize, to_next: &Mailbox, from_prev: &Mailbox) 
         match rng.range(0, 9) {
             0..=3 => {
                 let fill = (seed as u8).wrapping_mul(31).wrapping_add(i as u8) | 1;
-                let size = if rng.range(0, 9) == 0 { rng.range(1, 32 * 1024) } else { rng.range(1, 256) };
+                let size =
+                    if rng.range(0, 9) == 0 { rng.range(1, STRESS_MAX_BLOCK) } else { rng.range(1, 256) };
                 mine.push(Tagged { bytes: vec![fill; size], fill });
-                if mine.len() > 512 {
-                    mine.swap_remove(rng.range(0, mine.len() - 1)).check();
-                }
+                keep_at_most(&mut mine, MAX_OWN_BLOCKS, &mut rng);
             }
             4 | 5 if !mine.is_empty() => mine.swap_remove(rng.range(0, mine.len() - 1)).check(),
             6 | 7 if !mine.is_empty() => {
                 let t = mine.swap_remove(rng.range(0, mine.len() - 1));
                 let mut box_ = to_next.lock();
-                if box_.len() < 256 {
+                if box_.len() < MAX_MAILBOX_BLOCKS {
                     box_.push(t);
                 } else {
                     drop(box_);
@@ -114,6 +133,7 @@ fn stress_thread(seed: u64, ops: usize, to_next: &Mailbox, from_prev: &Mailbox) 
                     t.check();
                     mine.push(t);
                 }
+                keep_at_most(&mut mine, MAX_OWN_BLOCKS, &mut rng);
             }
         }
     }
