@@ -3,7 +3,7 @@
 use allocator_core::{AllocError, AllocResult, IdAllocator};
 use proptest::prelude::*;
 
-use crate::{runs::RunSet, violation::ensure, Violation};
+use crate::{runs::RunSet, schedule::FullCheck, violation::ensure, Violation};
 
 /// The id range a suite runs with (the allocator must be constructed over
 /// exactly this range).
@@ -32,6 +32,9 @@ pub struct IdShadow<A: IdAllocator> {
     alloc: A,
     runs: RunSet,
     config: IdConfig,
+    /// When `is_allocated` is probed on every run next (the runs an
+    /// operation touches, after every operation).
+    full_check: FullCheck,
 }
 
 impl<A: IdAllocator> IdShadow<A> {
@@ -44,6 +47,7 @@ impl<A: IdAllocator> IdShadow<A> {
             alloc,
             runs: RunSet::new(config.start, config.start + config.size, 1),
             config: config.clone(),
+            full_check: FullCheck::new(),
         };
         ensure(s.alloc.size() == config.size, || {
             Violation::Accounting(format!("size() is {}, the range holds {}", s.alloc.size(), config.size))
@@ -74,6 +78,15 @@ impl<A: IdAllocator> IdShadow<A> {
     pub fn check_all(&self) -> Result<(), Violation> {
         let runs: Vec<(usize, usize)> = self.runs.iter().collect();
         self.check_runs(&runs)
+    }
+
+    /// After an operation: [`check_runs`](Self::check_runs) on the runs it
+    /// touched, or [`check_all`](Self::check_all) when a full check is due.
+    fn after_op(&mut self, touched: &[(usize, usize)]) -> Result<(), Violation> {
+        if self.full_check.due(self.runs.len()) {
+            return self.check_all();
+        }
+        self.check_runs(touched)
     }
 
     /// Checks the figures, and `is_allocated` on the edges of the range and
@@ -108,7 +121,7 @@ impl<A: IdAllocator> IdShadow<A> {
                     Violation::Policy(format!("{count} ids aligned to {align} must fail with InvalidParam"))
                 })?;
                 self.runs.admit(id, count, align)?;
-                return self.check_runs(&[(id, count)]).map(|()| r);
+                return self.after_op(&[(id, count)]).map(|()| r);
             }
             Err(e) => {
                 if count == 0 || !align.is_power_of_two() {
@@ -121,7 +134,7 @@ impl<A: IdAllocator> IdShadow<A> {
                 })?;
             }
         }
-        self.check_all()?;
+        self.after_op(&[])?;
         Ok(r)
     }
 
@@ -147,7 +160,7 @@ impl<A: IdAllocator> IdShadow<A> {
         match (r, in_range, taken) {
             (Ok(()), true, false) => {
                 self.runs.admit(id, 1, 1)?;
-                return self.check_runs(&[(id, 1)]).map(|()| r);
+                return self.after_op(&[(id, 1)]).map(|()| r);
             }
             (Err(AllocError::InvalidParam), false, _) | (Err(AllocError::MemoryOverlap), true, true) => {}
             _ => {
@@ -161,7 +174,7 @@ impl<A: IdAllocator> IdShadow<A> {
                 Violation::Accounting("a refused alloc_fixed_id moved used()".into())
             })?;
         }
-        self.check_all()?;
+        self.after_op(&[])?;
         Ok(r)
     }
 
@@ -178,7 +191,7 @@ impl<A: IdAllocator> IdShadow<A> {
         ensure(r.is_ok(), || {
             Violation::Policy(format!("dealloc_id({start}, {count}) of a live run gave {r:?}"))
         })?;
-        self.check_all()
+        self.after_op(&[(start, count)])
     }
 
     /// Calls `dealloc_id` on ids that are not (all) allocated: it must fail
@@ -192,7 +205,7 @@ impl<A: IdAllocator> IdShadow<A> {
         ensure(self.alloc.used() == before, || {
             Violation::Accounting("a refused dealloc_id moved used()".into())
         })?;
-        self.check_all()?;
+        self.after_op(&[])?;
         r.err().ok_or_else(|| {
             Violation::Policy(format!("dealloc_id({start}, {count}) of ids not allocated succeeded"))
         })

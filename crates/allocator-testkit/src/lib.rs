@@ -7,6 +7,7 @@ mod memory;
 pub mod page;
 mod rng;
 mod runs;
+mod schedule;
 mod violation;
 pub mod workload;
 

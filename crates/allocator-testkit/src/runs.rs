@@ -13,11 +13,13 @@ pub(crate) struct RunSet {
     hi: usize,
     unit: usize,
     live: BTreeMap<usize, usize>,
+    /// The units of every live run, kept as runs come and go.
+    units: usize,
 }
 
 impl RunSet {
     pub(crate) fn new(lo: usize, hi: usize, unit: usize) -> Self {
-        Self { lo, hi, unit, live: BTreeMap::new() }
+        Self { lo, hi, unit, live: BTreeMap::new(), units: 0 }
     }
 
     fn span(&self, len: usize) -> usize {
@@ -33,15 +35,18 @@ impl RunSet {
             ensure(s + self.span(l) <= start, || Violation::Overlap { a: (s, l), b: (start, len) })?;
         }
         self.live.insert(start, len);
+        self.units += len;
         Ok(())
     }
 
     pub(crate) fn remove(&mut self, start: usize) -> Option<usize> {
-        self.live.remove(&start)
+        let len = self.live.remove(&start)?;
+        self.units -= len;
+        Some(len)
     }
 
     pub(crate) fn units(&self) -> usize {
-        self.live.values().sum()
+        self.units
     }
 
     pub(crate) fn len(&self) -> usize {

@@ -7,6 +7,7 @@ use allocator_core::{AllocError, AllocResult, ByteAllocator};
 use super::ByteConfig;
 use crate::{
     memory::TestRegion,
+    schedule::FullCheck,
     violation::{check_disjoint, ensure},
     Violation,
 };
@@ -17,11 +18,6 @@ struct Block {
     layout: Layout,
     pattern: u8,
 }
-
-/// Check every live block's contents after this many operations (the
-/// blocks an operation touches, and their neighbours, are checked after
-/// every operation).
-const FULL_CHECK_EVERY: usize = 16;
 
 /// An allocator under test, its memory, and a model of every live block.
 ///
@@ -40,8 +36,12 @@ pub struct ByteShadow<A: ByteAllocator> {
     given: usize,
     frees_return_memory: bool,
     live: BTreeMap<usize, Block>,
+    /// The bytes of every live block, kept as blocks come and go.
+    live_bytes: usize,
     next_pattern: u8,
-    ops: usize,
+    /// When every live block's contents are checked next (the blocks an
+    /// operation touches, and their neighbours, after every operation).
+    full_check: FullCheck,
     baseline_used: usize,
 }
 
@@ -64,8 +64,9 @@ impl<A: ByteAllocator> ByteShadow<A> {
             given: 0,
             frees_return_memory: config.frees_return_memory,
             live: BTreeMap::new(),
+            live_bytes: 0,
+            full_check: FullCheck::new(),
             next_pattern: 0,
-            ops: 0,
             baseline_used: 0,
         };
         let (start, size) = (s.regions[0].start(), s.regions[0].size());
@@ -164,6 +165,7 @@ impl<A: ByteAllocator> ByteShadow<A> {
         // inside memory we own, disjoint from every live block (checked).
         unsafe { ptr.as_ptr().add(keep).write_bytes(pattern, layout.size() - keep) };
         self.live.insert(addr, Block { layout, pattern });
+        self.live_bytes += layout.size();
         Ok(())
     }
 
@@ -174,7 +176,6 @@ impl<A: ByteAllocator> ByteShadow<A> {
     pub fn alloc(&mut self, layout: Layout) -> Result<AllocResult<usize>, Violation> {
         let before = self.alloc.used_bytes();
         let r = self.alloc.alloc(layout);
-        self.ops += 1;
         match r {
             Ok(ptr) => {
                 ensure(layout.size() != 0, || {
@@ -215,11 +216,11 @@ impl<A: ByteAllocator> ByteShadow<A> {
     /// allocator).
     pub fn dealloc(&mut self, addr: usize) -> Result<(), Violation> {
         let b = self.live.remove(&addr).expect("dealloc of a block the shadow does not know");
+        self.live_bytes -= b.layout.size();
         check_pattern(addr, b.layout.size(), b.pattern)?;
         let before = self.alloc.used_bytes();
         // SAFETY: `addr` is a live block of this allocator for `b.layout`.
         unsafe { self.alloc.dealloc(NonNull::new_unchecked(addr as *mut u8), b.layout) };
-        self.ops += 1;
         let after = self.alloc.used_bytes();
         if self.frees_return_memory {
             ensure(after + b.layout.size() <= before, || {
@@ -258,7 +259,6 @@ impl<A: ByteAllocator> ByteShadow<A> {
                 Resize::Realloc => self.alloc.realloc(ptr, old, new_layout.size()),
             }
         };
-        self.ops += 1;
         let new_layout = match how {
             Resize::Realloc => Layout::from_size_align(new_layout.size(), old.align()).ok(),
             _ => Some(new_layout),
@@ -279,6 +279,7 @@ impl<A: ByteAllocator> ByteShadow<A> {
                 })?;
                 let new_layout = new_layout.expect("checked by must_fail");
                 self.live.remove(&addr);
+                self.live_bytes -= old.size();
                 let keep = old.size().min(new_layout.size());
                 self.admit(new, new_layout, b.pattern, keep)?;
                 // A block's slack may absorb a grow, so `used_bytes` need not
@@ -313,7 +314,6 @@ impl<A: ByteAllocator> ByteShadow<A> {
         // SAFETY: the region is memory we own, disjoint from the others and
         // given to no one else; it outlives the allocator.
         let res = unsafe { self.alloc.add_memory(start, size) };
-        self.ops += 1;
         if res.is_ok() {
             self.given += 1;
             let after = self.alloc.total_bytes();
@@ -363,7 +363,7 @@ impl<A: ByteAllocator> ByteShadow<A> {
         ensure(u.checked_add(a) == Some(t), || {
             Violation::Accounting(format!("used {u} + available {a} != total {t}"))
         })?;
-        let live: usize = self.live.values().map(|b| b.layout.size()).sum();
+        let live = self.live_bytes;
         ensure(!self.frees_return_memory || u >= live, || {
             Violation::Accounting(format!("used_bytes {u} is less than the {live} bytes live"))
         })
@@ -371,9 +371,9 @@ impl<A: ByteAllocator> ByteShadow<A> {
 
     /// Checks the figures, and the contents of the block at `touched` and
     /// its neighbours (of every block every few operations).
-    fn after_op(&self, touched: Option<usize>) -> Result<(), Violation> {
+    fn after_op(&mut self, touched: Option<usize>) -> Result<(), Violation> {
         self.check_figures()?;
-        if self.ops.is_multiple_of(FULL_CHECK_EVERY) {
+        if self.full_check.due(self.live.len()) {
             return self.check_all();
         }
         if let Some(t) = touched {
@@ -392,6 +392,7 @@ impl<A: ByteAllocator> ByteShadow<A> {
     /// The first violation found.
     pub fn check_all(&self) -> Result<(), Violation> {
         self.check_figures()?;
+        debug_assert_eq!(self.live_bytes, self.live.values().map(|b| b.layout.size()).sum::<usize>());
         check_disjoint(self.live.iter().map(|(&a, b)| (a, b.layout.size())))?;
         for (&addr, b) in &self.live {
             ensure(addr % b.layout.align() == 0, || Violation::Misaligned { addr, align: b.layout.align() })?;
