@@ -277,11 +277,9 @@ fn cross() -> Vec<Job> {
                 vec!["test", "--locked", "-Zbuild-std", "--target", target, "--target-dir", "target/cross"];
             // Doc tests do not run under -Zbuild-std; the host steps run them.
             args.extend(LIBRARY_TESTS);
-            // Volume is the `stress` step's job; here the storms check the
-            // target's atomics and memory order.
             let mut job = debian(target, &args)
                 .env("PROPTEST_CASES", "16")
-                .env("ALLOCATOR_STRESS_OPS", "20000")
+                .env("ALLOCATOR_STRESS_OPS", CHECK_STORM_OPS)
                 .limit(900);
             if let Some(r) = runner {
                 job = job.env(&target_env(target, "runner"), r);
@@ -294,22 +292,24 @@ fn cross() -> Vec<Job> {
         .collect()
 }
 
+/// `cargo +nightly test` for the host target named explicitly (so that
+/// `RUSTFLAGS` instrument the tests, not the build scripts), in `dir`.
+fn sanitizer_test(dir: &'static str) -> Vec<&'static str> {
+    vec!["+nightly", "test", "--locked", "--target", "x86_64-unknown-linux-gnu", "--target-dir", dir]
+}
+
+/// Operations per storm thread where the storms check a target or a
+/// sanitizer rather than make volume (the `stress` step makes volume).
+const CHECK_STORM_OPS: &str = "20000";
+
 fn asan() -> Vec<Job> {
-    let args = [
-        "+nightly",
-        "test",
-        "--locked",
-        "--target",
-        "x86_64-unknown-linux-gnu",
-        "--target-dir",
-        "target/asan",
-    ];
-    let args: Vec<&str> = args.iter().chain(LIBRARY_TESTS).copied().collect();
+    let mut args = sanitizer_test("target/asan");
+    args.extend(LIBRARY_TESTS);
     vec![Job::cargo("x86_64, address", &args)
         .env("RUSTFLAGS", "-Zsanitizer=address")
         .env("ASAN_OPTIONS", "detect_leaks=0:allocator_may_return_null=1")
         .env("PROPTEST_CASES", "32")
-        .env("ALLOCATOR_STRESS_OPS", "20000")
+        .env("ALLOCATOR_STRESS_OPS", CHECK_STORM_OPS)
         .limit(900)]
 }
 
@@ -331,15 +331,7 @@ const GLOBAL_ALLOC_TESTS: &[&str] = &[
 ];
 
 fn tsan() -> Vec<Job> {
-    let mut args = vec![
-        "+nightly",
-        "test",
-        "--locked",
-        "--target",
-        "x86_64-unknown-linux-gnu",
-        "--target-dir",
-        "target/tsan",
-    ];
+    let mut args = sanitizer_test("target/tsan");
     args.extend(GLOBAL_ALLOC_TESTS);
     let supp = format!(
         "suppressions={}/tsan.supp halt_on_error=1",
@@ -349,7 +341,7 @@ fn tsan() -> Vec<Job> {
         // The standard library is not rebuilt (no rust-src): see tsan.supp.
         .env("RUSTFLAGS", "-Zsanitizer=thread -Cunsafe-allow-abi-mismatch=sanitizer")
         .env("TSAN_OPTIONS", &supp)
-        .env("ALLOCATOR_STRESS_OPS", "20000")
+        .env("ALLOCATOR_STRESS_OPS", CHECK_STORM_OPS)
         .limit(900)]
 }
 
