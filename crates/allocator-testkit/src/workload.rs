@@ -62,7 +62,7 @@ pub fn two_threads(used: impl Fn() -> usize, vec_len: u32) {
     round(1);
     let before = used();
     round(3);
-    assert_eq!(used(), before, "the work leaked, or the heap miscounted");
+    assert_eq!(settled(used, before), before, "the work leaked, or the heap miscounted");
 }
 
 /// A block of the stress test: its bytes are all `fill`.
@@ -166,6 +166,17 @@ pub fn stress(threads: usize, ops: usize) {
     }
 }
 
+/// Waits (up to 10 s) until `figure()` is `want`, and returns its last
+/// value: a joined thread may still be dropping its own handle, which the
+/// thread that spawned it allocated, just after `join` returned.
+pub fn settled(figure: impl Fn() -> usize, want: usize) -> usize {
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    while figure() != want && std::time::Instant::now() < deadline {
+        std::thread::yield_now();
+    }
+    figure()
+}
+
 /// Operations per stress thread: `ALLOCATOR_STRESS_OPS`, or 100,000.
 pub fn stress_ops() -> usize {
     std::env::var("ALLOCATOR_STRESS_OPS").ok().and_then(|v| v.parse().ok()).unwrap_or(100_000)
@@ -214,7 +225,7 @@ macro_rules! global_alloc_test {
                 let before = h.used_bytes();
                 $crate::workload::stress(threads, $crate::workload::stress_ops());
                 assert_eq!(
-                    h.used_bytes(),
+                    $crate::workload::settled(|| h.used_bytes(), before),
                     before,
                     "{threads} threads: the stress leaked, or the heap miscounted"
                 );
