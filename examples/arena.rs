@@ -27,10 +27,10 @@ fn handle(region: &mut Region, request: &str) -> (usize, u64, usize) {
 }
 
 fn main() {
-    let memory: &'static mut [u8] = Box::leak(vec![0u8; 256 * 1024].into_boxed_slice());
+    let memory: &'static mut [core::mem::MaybeUninit<u8>] =
+        Box::leak(vec![core::mem::MaybeUninit::uninit(); 256 * 1024].into_boxed_slice());
     let mut region = Region::new();
-    // SAFETY: the memory is leaked: the region's for the whole program.
-    unsafe { region.init(memory.as_mut_ptr() as usize, memory.len()) }.unwrap();
+    region.add_static(memory).unwrap();
 
     let mut peak = 0;
     for n in 1..=100u64 {

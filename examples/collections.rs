@@ -4,15 +4,18 @@
 
 #![cfg_attr(feature = "allocator_api", feature(allocator_api))]
 
-use allocator::{Locked, TlsfByteAllocator};
+use core::mem::MaybeUninit;
+
+use allocator::{ByteAllocator, Locked, TlsfByteAllocator};
 use allocator_api2::{boxed::Box as Box2, vec::Vec as Vec2};
 use hashbrown::HashMap;
 
 fn main() {
-    let memory: &'static mut [u8] = Box::leak(vec![0u8; 4 << 20].into_boxed_slice());
+    let memory: &'static mut [MaybeUninit<u8>] =
+        Box::leak(vec![MaybeUninit::uninit(); 4 << 20].into_boxed_slice());
     let heap: Locked<TlsfByteAllocator> = Locked::new(TlsfByteAllocator::new());
-    // SAFETY: the memory is leaked: the heap's for the whole program.
-    unsafe { heap.init(memory.as_mut_ptr() as usize, memory.len()) }.unwrap();
+    heap.add_static(memory).unwrap();
+    let used = || heap.with(|h| h.used_bytes()).unwrap();
 
     let mut primes: Vec2<u32, _> = Vec2::new_in(&heap);
     primes.extend((2..10_000u32).filter(|n| (2..*n).take_while(|d| d * d <= *n).all(|d| n % d != 0)));
@@ -25,18 +28,18 @@ fn main() {
         "stable: {} primes below 10000, prime #{} is 7919, {} bytes of our heap in use",
         primes.len(),
         index[&7919] + 1,
-        heap.used_bytes()
+        used()
     );
     assert_eq!(boxed.iter().sum::<u64>(), 64);
     drop((primes, boxed, index));
-    assert_eq!(heap.used_bytes(), 0);
+    assert_eq!(used(), 0);
 
     #[cfg(feature = "allocator_api")]
     {
         let mut v: Vec<u8, &Locked<TlsfByteAllocator>> = Vec::new_in(&heap);
         v.extend_from_slice(b"core::alloc::Allocator");
         let b = Box::new_in(v.len(), &heap);
-        println!("nightly: std Vec and Box in our heap: {} bytes ({} in use)", *b, heap.used_bytes());
+        println!("nightly: std Vec and Box in our heap: {} bytes ({} in use)", *b, used());
     }
-    println!("after dropping: {} bytes in use", heap.used_bytes());
+    println!("after dropping: {} bytes in use", used());
 }

@@ -1,30 +1,34 @@
 //! A `static` TLSF heap over a static array as the program's allocator,
 //! doing real work, then printing its figures.
 
-use std::collections::BTreeMap;
+use std::{collections::BTreeMap, mem::MaybeUninit};
 
-use allocator::{BaseAllocator, Locked, TlsfByteAllocator};
+use allocator::{AllocResult, BaseAllocator, InitHeap, Locked, SpinLock, TlsfByteAllocator};
 
 const HEAP_SIZE: usize = 32 << 20;
 
-#[repr(align(4096))]
-struct Arena(#[allow(dead_code)] [u8; HEAP_SIZE]);
+/// Gives the heap its memory on first use: before the runtime's first
+/// allocation, which comes before `main`.
+struct Arena;
 
-static mut ARENA: Arena = Arena([0; HEAP_SIZE]);
-
-fn give_memory(heap: &mut TlsfByteAllocator) {
-    let start = (&raw mut ARENA) as usize;
-    // SAFETY: the arena is used by nothing but the heap, for the whole
-    // program, and `Locked` runs this once.
-    unsafe { heap.init(start, HEAP_SIZE) }.expect("the arena is a valid region");
+impl InitHeap<TlsfByteAllocator> for Arena {
+    fn init(heap: &mut TlsfByteAllocator) -> AllocResult {
+        static mut ARENA: [MaybeUninit<u8>; HEAP_SIZE] = [MaybeUninit::uninit(); HEAP_SIZE];
+        // SAFETY: `Locked` runs this at most once: the only reference to
+        // the arena, for the whole program.
+        heap.add_static(unsafe { core::slice::from_raw_parts_mut((&raw mut ARENA).cast(), HEAP_SIZE) })
+    }
 }
 
-/// Ready before the runtime's first allocation (which comes before `main`).
 #[global_allocator]
-static HEAP: Locked<TlsfByteAllocator> = Locked::with_init(TlsfByteAllocator::new(), give_memory);
+static HEAP: Locked<TlsfByteAllocator, SpinLock, Arena> = Locked::new(TlsfByteAllocator::new());
+
+fn used() -> usize {
+    HEAP.figures().expect("the heap is usable").used
+}
 
 fn main() {
-    let start = HEAP.used_bytes();
+    let start = used();
 
     // A word count of a generated text.
     let text: String = (0..20_000).map(|i| format!("word{} ", i % 997)).collect();
@@ -33,20 +37,21 @@ fn main() {
         *counts.entry(w).or_default() += 1;
     }
     let busiest = counts.values().max().copied().unwrap_or(0);
-    let peak = HEAP.used_bytes();
+    let peak = used();
 
     // A vector grown to a million elements.
     let squares: Vec<u64> = (0..1_000_000u64).map(|x| x * x).collect();
     let sum: u64 = squares.iter().sum();
-    let with_vec = HEAP.used_bytes();
+    let with_vec = used();
     drop(squares);
 
     println!("distinct words: {} (the most frequent appears {busiest} times)", counts.len());
     println!("sum of squares below 1e6: {sum}");
-    println!("heap: {} bytes total, {} in use at the start", HEAP.total_bytes(), start);
-    println!("heap: {} bytes in use after the word count, {} with the vector", peak, with_vec);
+    let total = HEAP.figures().expect("the heap is usable").total;
+    println!("heap: {total} bytes total, {start} in use at the start");
+    println!("heap: {peak} bytes in use after the word count, {with_vec} with the vector");
     drop(counts);
     drop(text);
-    println!("heap: {} bytes in use at the end", HEAP.used_bytes());
+    println!("heap: {} bytes in use at the end", used());
     assert!(with_vec > 8_000_000, "the vector lives in our heap");
 }

@@ -1,11 +1,11 @@
 //! A composed policy: a pool for small sizes, TLSF for the rest, the
 //! system allocator when both are full, and statistics over all of it.
 
-use core::alloc::Layout;
+use core::{alloc::Layout, mem::MaybeUninit};
 
 use allocator::{
     compose::{Fallback, Pool, Proxy, Segregator, Stats, System},
-    BaseAllocator, ByteAllocator, Locked, TlsfByteAllocator,
+    ByteAllocator, Locked, TlsfByteAllocator,
 };
 
 type Policy = Proxy<Fallback<Segregator<128, Pool<128>, TlsfByteAllocator>, System>, Stats>;
@@ -15,17 +15,17 @@ static HEAP: Locked<Policy> = Locked::new(Proxy::new(
     Stats::new(),
 ));
 
+fn leak(bytes: usize) -> &'static mut [MaybeUninit<u8>] {
+    Box::leak(vec![MaybeUninit::uninit(); bytes].into_boxed_slice())
+}
+
 fn main() {
-    let pool: &'static mut [u8] = Box::leak(vec![0u8; 64 * 1024].into_boxed_slice());
-    let tlsf: &'static mut [u8] = Box::leak(vec![0u8; 1 << 20].into_boxed_slice());
-    {
-        let mut heap = HEAP.lock();
-        // SAFETY: both blocks are leaked: the heap's for the whole program.
-        unsafe {
-            heap.inner_mut().primary_mut().small_mut().init(pool.as_mut_ptr() as usize, pool.len()).unwrap();
-            heap.inner_mut().primary_mut().large_mut().init(tlsf.as_mut_ptr() as usize, tlsf.len()).unwrap();
-        }
-    }
+    // Memory given to a composition is routed: `init` to the first part
+    // that takes it (the pool), `add_memory` to the last (TLSF).
+    let pool = leak(64 * 1024);
+    // SAFETY: the block is leaked: the heap's for the whole program.
+    unsafe { HEAP.init(pool.as_mut_ptr().cast(), pool.len()) }.unwrap();
+    HEAP.add_static(leak(1 << 20)).unwrap();
 
     let mut blocks = Vec::new();
     let mut rng = 0x2545_f491_4f6c_dd1du64;
@@ -39,23 +39,25 @@ fn main() {
             _ => 100_000 + (rng % 200_000) as usize,
         };
         let layout = Layout::from_size_align(size, 8).unwrap();
-        blocks.push((HEAP.lock().alloc(layout).expect("the system allocator backs everything"), layout));
+        let block = HEAP.with(|h| h.alloc(layout)).unwrap().expect("the system allocator backs everything");
+        blocks.push((block, layout));
     }
-    let (mid, pool_used, tlsf_used, system_used) = {
-        let heap = HEAP.lock();
-        let f = heap.inner();
-        (
-            heap.hook().snapshot(),
-            f.primary().small().used_bytes(),
-            f.primary().large().used_bytes(),
-            f.secondary().used_bytes(),
-        )
-    };
+    let (mid, pool_used, tlsf_used, system_used) = HEAP
+        .with(|heap| {
+            let f = heap.inner();
+            (
+                heap.hook().snapshot(),
+                f.primary().small().used_bytes(),
+                f.primary().large().used_bytes(),
+                f.secondary().used_bytes(),
+            )
+        })
+        .unwrap();
     for (p, l) in blocks {
         // SAFETY: each block is live for its layout.
-        unsafe { HEAP.lock().dealloc(p, l) };
+        HEAP.with(|h| unsafe { h.dealloc(p, l) }).unwrap();
     }
-    let end = HEAP.lock().hook().snapshot();
+    let end = HEAP.with(|h| h.hook().snapshot()).unwrap();
 
     println!("allocations: {}, frees: {}, failures: {}", end.allocations, end.frees, end.failures);
     println!("peak bytes live: {} (all {} blocks live at once)", end.peak_bytes_live, mid.blocks_live());

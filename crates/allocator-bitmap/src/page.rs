@@ -4,13 +4,15 @@
 use core::fmt;
 
 use allocator_core::{
-    init_first, region_end, trim_region, AllocError, AllocResult, BaseAllocator, PageAllocator, RegionSet,
+    helpers::{init_first, is_aligned, region_end, trim_region, RegionSet},
+    AllocError, AllocResult, BaseAllocator, PageAllocator,
 };
 use bitmap_allocator::BitAlloc;
 
 use crate::{run, PageMap, CAPACITY_PAGES};
 
-/// How many separate regions one page allocator tracks.
+/// How many separate regions one page allocator tracks (adjacent regions
+/// merge and count as one).
 pub const MAX_REGIONS: usize = 16;
 
 /// A page allocator over a `bitmap-allocator` tree of [`CAPACITY_PAGES`]
@@ -40,10 +42,11 @@ impl<const PAGE_SIZE: usize> BitmapPageAllocator<PAGE_SIZE> {
     }
 
     /// The bit of the page at `addr`, when `[addr, addr + num pages)` is
-    /// page-aligned and lies in one managed region.
+    /// page-aligned and lies in the managed memory (in one region, or in
+    /// regions that are adjacent: the set merges them).
     fn index_of(&self, addr: usize, num: usize) -> AllocResult<usize> {
         let bytes = num.checked_mul(PAGE_SIZE).ok_or(AllocError::InvalidParam)?;
-        if num == 0 || !addr.is_multiple_of(PAGE_SIZE) || !self.regions.contains(addr, bytes) {
+        if num == 0 || !is_aligned(addr, PAGE_SIZE) || !self.regions.contains(addr, bytes) {
             return Err(AllocError::InvalidParam);
         }
         Ok(addr / PAGE_SIZE - self.origin)
@@ -76,6 +79,8 @@ impl<const PAGE_SIZE: usize> fmt::Debug for BitmapPageAllocator<PAGE_SIZE> {
 }
 
 impl<const PAGE_SIZE: usize> BaseAllocator for BitmapPageAllocator<PAGE_SIZE> {
+    type Addr = usize;
+
     unsafe fn init(&mut self, start: usize, size: usize) -> AllocResult {
         let has_memory = !self.regions.is_empty();
         // SAFETY: forwarded from the caller.
@@ -105,7 +110,10 @@ impl<const PAGE_SIZE: usize> BaseAllocator for BitmapPageAllocator<PAGE_SIZE> {
     }
 }
 
-impl<const PAGE_SIZE: usize> PageAllocator for BitmapPageAllocator<PAGE_SIZE> {
+// SAFETY: a run is handed out only when every bit of it was free, and
+// bits exist only for whole pages of the regions given (clipped to the
+// map); the bits stay taken until `dealloc_pages` frees exactly them.
+unsafe impl<const PAGE_SIZE: usize> PageAllocator for BitmapPageAllocator<PAGE_SIZE> {
     const PAGE_SIZE: usize = PAGE_SIZE;
 
     fn alloc_pages(&mut self, num_pages: usize, align_pow2: usize) -> AllocResult<usize> {
@@ -122,7 +130,7 @@ impl<const PAGE_SIZE: usize> PageAllocator for BitmapPageAllocator<PAGE_SIZE> {
 
     fn alloc_pages_at(&mut self, base: usize, num_pages: usize, align_pow2: usize) -> AllocResult<usize> {
         Self::align_pages(num_pages, align_pow2)?;
-        if !base.is_multiple_of(align_pow2) {
+        if !is_aligned(base, align_pow2) {
             return Err(AllocError::InvalidParam);
         }
         let index = self.index_of(base, num_pages)?;

@@ -32,7 +32,10 @@ pub(crate) fn alloc_run<B: BitAlloc>(map: &mut B, len: usize, align: usize, orig
     if len == 1 && align == 1 {
         return map.alloc();
     }
-    let first = if origin & (align - 1) == 0 {
+    // The crate's own search aligns runs as indices, and finds nothing for
+    // an alignment above its capacity (though index 0 may be free and
+    // aligned): it serves only alignments it can see whole.
+    let first = if origin & (align - 1) == 0 && align <= B::CAP {
         // Aligned as numbers and as indices: the crate's own search.
         map.alloc_contiguous(None, len, align.trailing_zeros() as usize)?
     } else {
@@ -101,6 +104,24 @@ mod tests {
         assert_eq!(alloc_run(&mut map, 10, 1, 0), Some(0));
         assert_eq!(alloc_run(&mut map, 1, 1, 0), None);
         assert_eq!(alloc_run(&mut map, 4097, 1, 0), None);
+    }
+
+    /// Hole: an alignment above the map's capacity found nothing, though
+    /// index 0 was free and its number aligned (the crate refuses any
+    /// alignment larger than itself).
+    #[test]
+    fn alignments_beyond_the_capacity_still_find_aligned_numbers() {
+        let mut map = BitAlloc4K::default();
+        map.insert(0..4096);
+        assert_eq!(alloc_run(&mut map, 1, 1 << 20, 0), Some(0));
+        assert_eq!(alloc_run(&mut map, 3, 1 << 20, 0), None, "index 0 is taken now");
+        let mut map = BitAlloc4K::default();
+        map.insert(0..4096);
+        // The top bit alone is index 5 when index 0 is that number minus 5.
+        let origin = (1usize << (usize::BITS - 1)) - 5;
+        assert_eq!(alloc_run(&mut map, 2, 1 << (usize::BITS - 1), origin), Some(5));
+        assert_eq!(alloc_run(&mut map, 1, 1 << (usize::BITS - 1), origin), None);
+        assert_eq!(alloc_run(&mut map, 1, 1 << (usize::BITS - 1), 1), None, "no aligned number");
     }
 
     #[test]

@@ -53,3 +53,46 @@ fn runs_are_aligned_as_ids() {
     }
     assert_eq!(a.alloc_id(1, 2048), Err(AllocError::NoMemory));
 }
+
+/// Hole: an alignment larger than the map's capacity gave `NoMemory`
+/// although id 0 was free and aligned.
+#[test]
+fn alignments_beyond_the_capacity_find_id_zero() {
+    let top = 1usize << (usize::BITS - 1);
+    let mut a = BitmapIdAllocator::<BitAlloc256>::with_range(0, 256).unwrap();
+    assert_eq!(a.alloc_id(1, 1024), Ok(0));
+    assert_eq!(a.alloc_id(1, 1024), Err(AllocError::NoMemory));
+    a.dealloc_id(0, 1).unwrap();
+    assert_eq!(a.alloc_id(16, top), Ok(0));
+    // A range starting at an aligned id far from 0.
+    let mut b = BitmapIdAllocator::<BitAlloc256>::with_range(top, 100).unwrap();
+    assert_eq!(b.alloc_id(3, top), Ok(top));
+    assert_eq!(b.alloc_id(1, top), Err(AllocError::NoMemory));
+}
+
+/// Hole: arithmetic on caller input must never overflow: huge counts, ids
+/// and alignments near the top of the range are all errors.
+#[test]
+fn huge_inputs_are_errors_never_panics() {
+    let top = 1usize << (usize::BITS - 1);
+    let mut a = BitmapIdAllocator::<BitAlloc256>::with_range(usize::MAX - 200, 200).unwrap();
+    let live = a.alloc_id(2, 1).unwrap();
+    for (count, align) in [(usize::MAX, 1), (top, 1), (1, top), (top, top), (201, 1), (1, 0), (2, usize::MAX)]
+    {
+        assert!(a.alloc_id(count, align).is_err(), "alloc_id({count:#x}, {align:#x})");
+    }
+    assert_eq!(a.alloc_fixed_id(usize::MAX - 1), Ok(()), "the last id");
+    for id in [usize::MAX, usize::MAX - 1, top, 0, live] {
+        assert!(a.alloc_fixed_id(id).is_err(), "alloc_fixed_id({id:#x})");
+        for count in [usize::MAX, top, 200, 3] {
+            assert!(a.dealloc_id(id, count).is_err(), "dealloc_id({id:#x}, {count:#x})");
+        }
+    }
+    a.dealloc_id(live, 2).unwrap();
+    assert!(!a.is_allocated(usize::MAX) && !a.is_allocated(0));
+    assert_eq!(
+        BitmapIdAllocator::<BitAlloc256>::with_range(usize::MAX - 10, 11).unwrap_err(),
+        AllocError::InvalidParam,
+        "the range would end past usize::MAX"
+    );
+}

@@ -1,11 +1,16 @@
 //! [`BuddyByteAllocator`]: power-of-two blocks over
 //! `buddy_system_allocator::Heap`.
+//!
+//! `buddy_system_allocator` takes and keeps addresses as integers and turns
+//! them back into pointers itself (its free lists are integer-to-pointer
+//! casts). So the region's provenance is *exposed* when it is added
+//! (`expose_provenance`), and the pointers the crate makes pick it up.
 
 use core::{alloc::Layout, mem::size_of, ptr::NonNull};
 
 use allocator_core::{
-    check_layout, check_shrink, init_first, move_block, region_end, trim_region, AllocError, AllocResult,
-    BaseAllocator, ByteAllocator, Owns, RegionSet,
+    helpers::{check_layout, init_first, region_end, trim_region, RegionSet},
+    AllocError, AllocResult, BaseAllocator, ByteAllocator, Figures, Owns,
 };
 use buddy_system_allocator::Heap;
 
@@ -41,16 +46,21 @@ impl<const ORDER: usize> BuddyByteAllocator<ORDER> {
         Self { heap: Heap::new(), regions: RegionSet::new() }
     }
 
-    /// The largest block this heap can hand out, in bytes.
+    /// The largest block this heap can hand out, in bytes (blocks are also
+    /// at most `isize::MAX` bytes, as every `Layout`).
     pub const MAX_BLOCK: usize = 1 << (ORDER - 1);
 
-    /// The size class (log2 of the block size) `layout` is served from, as
-    /// `buddy_system_allocator` computes it; `None` when no block is large
-    /// enough.
+    /// The whole power-of-two block that serves `layout`, as the layout the
+    /// wrapped heap is given (for `alloc` and `dealloc` alike): its size is
+    /// the block's, so the heap's counts never depend on the size the
+    /// caller frees with. `None` when no block is large enough.
     #[inline]
-    fn class(layout: Layout) -> Option<usize> {
-        let size = layout.size().next_power_of_two().max(layout.align()).max(WORD);
-        Some(size.trailing_zeros() as usize).filter(|&c| c < ORDER)
+    fn block(layout: Layout) -> Option<Layout> {
+        let size = layout.size().checked_next_power_of_two()?.max(layout.align()).max(WORD);
+        if size > Self::MAX_BLOCK {
+            return None;
+        }
+        Layout::from_size_align(size, 1).ok()
     }
 }
 
@@ -61,73 +71,147 @@ impl<const ORDER: usize> Default for BuddyByteAllocator<ORDER> {
 }
 
 impl<const ORDER: usize> BaseAllocator for BuddyByteAllocator<ORDER> {
-    unsafe fn init(&mut self, start: usize, size: usize) -> AllocResult {
+    type Addr = *mut u8;
+
+    unsafe fn init(&mut self, start: *mut u8, size: usize) -> AllocResult {
         let has_memory = !self.regions.is_empty();
         // SAFETY: forwarded from the caller.
         unsafe { init_first(self, has_memory, start, size) }
     }
 
-    unsafe fn add_memory(&mut self, start: usize, size: usize) -> AllocResult {
-        let end = region_end(start, size)?;
-        self.regions.check(start, end)?;
-        // Word-aligned start and end, as the buddy wants them, and never
-        // address 0 (from which it would loop forever).
-        let from = start.max(1);
-        let (first, len) = trim_region(from, end - from, WORD, WORD)?;
+    unsafe fn add_memory(&mut self, start: *mut u8, size: usize) -> AllocResult {
+        let base = start.addr();
+        let end = region_end(base, size)?;
+        self.regions.check(base, end)?;
+        let (first, len) = usable_range(base, end)?;
         // The region as given is recorded, so that no part of it can be
         // given again.
-        self.regions.insert(start, end)?;
-        // SAFETY: the trimmed range lies inside the caller's region, is
-        // word-aligned, does not wrap and does not start at 0.
+        self.regions.insert(base, end)?;
+        // The crate turns these integers back into pointers: expose the
+        // region's provenance for them.
+        let first = start.with_addr(first).expose_provenance();
+        // SAFETY: the trimmed range lies inside the caller's region (whose
+        // provenance is exposed), is word-aligned, does not start at 0 and
+        // ends two words below the top of the address space.
         unsafe { self.heap.add_to_heap(first, first + len) };
         Ok(())
     }
 }
 
-impl<const ORDER: usize> ByteAllocator for BuddyByteAllocator<ORDER> {
+/// The part of the region `[base, end)` the wrapped heap is given, as
+/// `(start, len)`: word-aligned start and end, as it wants them; never
+/// address 0 (from which it would loop forever); and an end at least a word
+/// below the top of the address space (it computes `block + WORD` for every
+/// block start up to the end).
+fn usable_range(base: usize, end: usize) -> AllocResult<(usize, usize)> {
+    let from = base.max(1);
+    let to = end.min(usize::MAX - 2 * WORD + 1);
+    let len = to.checked_sub(from).ok_or(AllocError::InvalidParam)?;
+    trim_region(from, len, WORD, WORD)
+}
+
+// SAFETY: blocks come from `buddy_system_allocator`: naturally aligned
+// power-of-two blocks (so aligned to the layout: the block is at least its
+// alignment) inside the regions given, disjoint while live. `usable_size`
+// is that block's size. The heap is always given the whole block's layout,
+// so freeing with any fitting size frees the same block with the same
+// counts; `resize_in_place` keeps the block, or gives back whole upper
+// halves of it.
+unsafe impl<const ORDER: usize> ByteAllocator for BuddyByteAllocator<ORDER> {
     #[inline]
     fn alloc(&mut self, layout: Layout) -> AllocResult<NonNull<u8>> {
         check_layout(layout)?;
-        Self::class(layout).ok_or(AllocError::NoMemory)?;
-        self.heap.alloc(layout).map_err(|()| AllocError::NoMemory)
+        let block = Self::block(layout).ok_or(AllocError::Unsupported)?;
+        self.heap.alloc(block).map_err(|()| AllocError::NoMemory)
     }
 
     #[inline]
     unsafe fn dealloc(&mut self, ptr: NonNull<u8>, layout: Layout) {
         debug_assert!(self.owns(ptr, layout), "BuddyByteAllocator: freeing {ptr:p}, not from this heap");
-        // SAFETY: the caller guarantees `ptr` is live here for `layout`.
-        unsafe { self.heap.dealloc(ptr, layout) }
+        let Some(block) = Self::block(layout) else {
+            debug_assert!(false, "BuddyByteAllocator: freeing with a layout it never serves");
+            return;
+        };
+        debug_assert!(ptr.addr().get().is_multiple_of(block.size()), "BuddyByteAllocator: not a block start");
+        // SAFETY: the caller guarantees `ptr` is live here for a layout that
+        // needs the same block as the one it was allocated with, and the
+        // heap was given that block's layout then.
+        unsafe { self.heap.dealloc(ptr, block) }
     }
 
-    fn total_bytes(&self) -> usize {
-        self.heap.stats_total_bytes()
-    }
-
-    fn used_bytes(&self) -> usize {
-        self.heap.stats_alloc_actual()
-    }
-
-    fn available_bytes(&self) -> usize {
-        self.heap.stats_total_bytes() - self.heap.stats_alloc_actual()
-    }
-
-    /// In place when the smaller block still needs the same power-of-two
-    /// block (and its address meets the new alignment); else moved.
-    unsafe fn shrink(&mut self, ptr: NonNull<u8>, old: Layout, new: Layout) -> AllocResult<NonNull<u8>> {
-        check_shrink(old, new)?;
-        if Self::class(new) == Self::class(old) && (ptr.as_ptr() as usize).is_multiple_of(new.align()) {
-            // The block and its size class are unchanged, so freeing it later
-            // with `new` returns the same block.
-            return Ok(ptr);
+    /// In place while the block stays in its power of two (either way);
+    /// shrinking to a smaller power of two gives the upper halves back to
+    /// the heap, so it is always in place. Growing past the block is
+    /// `Unsupported`: the wrapped heap does not tell whether the buddy is
+    /// free.
+    unsafe fn resize_in_place(&mut self, ptr: NonNull<u8>, layout: Layout, new_size: usize) -> AllocResult {
+        let new = Layout::from_size_align(new_size, layout.align()).map_err(|_| AllocError::InvalidParam)?;
+        check_layout(new)?;
+        let old = Self::block(layout).ok_or(AllocError::InvalidParam)?;
+        let new = Self::block(new).ok_or(AllocError::Unsupported)?;
+        if new.size() > old.size() {
+            return Err(AllocError::Unsupported);
         }
-        // SAFETY: forwarded from the caller.
-        unsafe { move_block(self, ptr, old, new) }
+        let mut half = old.size();
+        while half > new.size() {
+            half /= 2;
+            // SAFETY: `[ptr + half, ptr + 2 * half)` is the upper half of
+            // what is left of the live block, so inside it.
+            let tail = unsafe { ptr.add(half) };
+            // SAFETY: `half` is a power of two below the block's size, a
+            // valid layout's size, so at most `isize::MAX`.
+            let tail_block = unsafe { Layout::from_size_align_unchecked(half, 1) };
+            // SAFETY: the upper half of a naturally aligned block of
+            // `2 * half` bytes is itself a naturally aligned block of `half`
+            // bytes; its buddy (the lower half) stays live, so the heap
+            // merges nothing. The heap's counts drop by `half` bytes,
+            // exactly what the block now takes less.
+            unsafe { self.heap.dealloc(tail, tail_block) };
+        }
+        Ok(())
+    }
+
+    #[inline]
+    unsafe fn usable_size(&self, _ptr: NonNull<u8>, layout: Layout) -> usize {
+        Self::block(layout).map_or(layout.size(), |b| b.size())
+    }
+
+    fn figures(&self) -> Figures {
+        Figures::new(self.heap.stats_total_bytes(), self.heap.stats_alloc_actual())
     }
 }
 
-impl<const ORDER: usize> Owns for BuddyByteAllocator<ORDER> {
+// SAFETY: a block is either inside one region, or (after the heap merged
+// buddies from two adjacent regions) inside regions that `RegionSet` has
+// merged into one range: `contains` is true for it. Memory never given is
+// in no range.
+unsafe impl<const ORDER: usize> Owns for BuddyByteAllocator<ORDER> {
     #[inline]
     fn owns(&self, ptr: NonNull<u8>, layout: Layout) -> bool {
-        self.regions.contains(ptr.as_ptr() as usize, layout.size())
+        self.regions.contains(ptr.addr().get(), layout.size())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Hole: a region ending at the top of the address space was handed
+    /// to the wrapped heap whole, and its `block + WORD <= end` loop test
+    /// overflowed (a panic in debug builds, an endless loop writing
+    /// through wrapped addresses in release). No memory is touched here:
+    /// only the range computation is checked.
+    #[test]
+    fn a_region_at_the_top_leaves_room_for_block_plus_word() {
+        for (base, end) in
+            [(usize::MAX - 64, usize::MAX), (usize::MAX - 4095, usize::MAX), (1 << 20, usize::MAX)]
+        {
+            let (first, len) = usable_range(base, end).unwrap();
+            assert!(first >= base && first.is_multiple_of(WORD) && len.is_multiple_of(WORD) && len > 0);
+            assert!((first + len).checked_add(WORD).is_some(), "{base:#x}..{end:#x}");
+        }
+        assert_eq!(usable_range(usize::MAX - 8, usize::MAX), Err(AllocError::InvalidParam));
+        assert_eq!(usable_range(0, WORD), Err(AllocError::InvalidParam));
+        assert_eq!(usable_range(0, 4 * WORD), Ok((WORD, 3 * WORD)));
     }
 }

@@ -2,17 +2,12 @@
 #![no_std]
 #![cfg_attr(docsrs, feature(doc_cfg))]
 
-#[cfg(feature = "alloc")]
-extern crate alloc;
-
 mod byte;
-#[cfg(feature = "alloc")]
 mod page;
 
 pub use byte::BuddyByteAllocator;
-#[cfg(feature = "alloc")]
-#[cfg_attr(docsrs, doc(cfg(feature = "alloc")))]
-pub use page::{BuddyPageAllocator, DEFAULT_PAGE_ORDER};
+pub use page::{BuddyPageAllocator, DEFAULT_PAGE_GROUPS};
 
-/// How many separate regions one allocator tracks.
+/// How many separate regions one allocator tracks (adjacent regions share
+/// one entry).
 pub const MAX_REGIONS: usize = 32;

@@ -16,3 +16,4 @@ byte_allocator_tests!(
     ByteConfig::new(32 * 1024).offset(40).more_regions(&[100, 4096, 256 * 1024, 1000]),
 );
 byte_allocator_tests!(small_order, BuddyByteAllocator::<12>::new(), ByteConfig::new(64 * 1024));
+byte_allocator_tests!(adjacent, BuddyByteAllocator::<32>::new(), ByteConfig::new(64 * 1024).adjacent());

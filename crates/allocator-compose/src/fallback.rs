@@ -2,15 +2,15 @@
 
 use core::{alloc::Layout, ptr::NonNull};
 
-use allocator_core::{
-    check_grow, check_layout, check_shrink, move_block, AllocResult, BaseAllocator, ByteAllocator, Owns,
-};
+use allocator_core::{helpers::check_layout, AllocResult, BaseAllocator, ByteAllocator, Figures, Owns};
 
 use crate::route::{route, Routed};
 
-/// Allocates from `P`, and from `S` when `P` fails. Frees and resizes go to
-/// whichever part [owns](Owns) the block; a grow the owner cannot satisfy
-/// moves the block (into `P` or `S`, whichever has room).
+/// Allocates from `P`, and from `S` when `P` fails. Frees, in-place
+/// resizes and usable sizes go to whichever part [owns](Owns) the block; a
+/// resize the owner cannot do in place moves the block through
+/// [`alloc`](ByteAllocator::alloc) (into `P` or `S`, whichever has room),
+/// so the primary is asked once.
 ///
 /// Memory given to the `Fallback` itself is routed: `init` to the primary
 /// (or the secondary if the primary refuses it), `add_memory` to the
@@ -40,7 +40,13 @@ impl<P, S> Fallback<P, S> {
     }
 
     /// The primary part, mutably (to give it memory, say).
-    pub fn primary_mut(&mut self) -> &mut P {
+    ///
+    /// # Safety
+    /// While any block of this `Fallback` is live, the caller must not
+    /// replace, move out or swap the part, nor make it free or reuse
+    /// memory that live blocks occupy (a reset, a rewind): the blocks are
+    /// still in use, and frees are routed to the part that owns them.
+    pub unsafe fn primary_mut(&mut self) -> &mut P {
         &mut self.primary
     }
 
@@ -50,7 +56,10 @@ impl<P, S> Fallback<P, S> {
     }
 
     /// The secondary part, mutably.
-    pub fn secondary_mut(&mut self) -> &mut S {
+    ///
+    /// # Safety
+    /// As [`primary_mut`](Self::primary_mut).
+    pub unsafe fn secondary_mut(&mut self) -> &mut S {
         &mut self.secondary
     }
 
@@ -60,19 +69,35 @@ impl<P, S> Fallback<P, S> {
     }
 }
 
-impl<P: BaseAllocator, S: BaseAllocator> BaseAllocator for Fallback<P, S> {
-    unsafe fn init(&mut self, start: usize, size: usize) -> AllocResult {
+impl<P: BaseAllocator, S: BaseAllocator<Addr = P::Addr>> BaseAllocator for Fallback<P, S> {
+    type Addr = P::Addr;
+
+    unsafe fn init(&mut self, start: P::Addr, size: usize) -> AllocResult {
         // SAFETY: forwarded from the caller.
         unsafe { route(&mut self.routed, &mut self.primary, &mut self.secondary, start, size, true) }
     }
 
-    unsafe fn add_memory(&mut self, start: usize, size: usize) -> AllocResult {
+    unsafe fn add_memory(&mut self, start: P::Addr, size: usize) -> AllocResult {
         // SAFETY: forwarded from the caller.
         unsafe { route(&mut self.routed, &mut self.primary, &mut self.secondary, start, size, false) }
     }
 }
 
-impl<P: ByteAllocator + Owns, S: ByteAllocator> ByteAllocator for Fallback<P, S> {
+impl<P: Owns, S> Fallback<P, S> {
+    /// `true` when the (live) block is the primary's: the primary owns
+    /// every live block of its own and, its memory being disjoint from the
+    /// secondary's, none of the secondary's.
+    #[inline]
+    fn in_primary(&self, ptr: NonNull<u8>, layout: Layout) -> bool {
+        self.primary.owns(ptr, layout)
+    }
+}
+
+// SAFETY: every block comes from one part and every operation on a block
+// goes to the part that owns it (`Owns` is exact for live blocks of parts
+// with disjoint memory), so each part's promises hold for the whole;
+// `grow`/`shrink`/`realloc` are the provided ones, built on these.
+unsafe impl<P: ByteAllocator + Owns, S: ByteAllocator<Addr = P::Addr>> ByteAllocator for Fallback<P, S> {
     #[inline]
     fn alloc(&mut self, layout: Layout) -> AllocResult<NonNull<u8>> {
         check_layout(layout)?;
@@ -83,69 +108,59 @@ impl<P: ByteAllocator + Owns, S: ByteAllocator> ByteAllocator for Fallback<P, S>
     unsafe fn dealloc(&mut self, ptr: NonNull<u8>, layout: Layout) {
         // SAFETY: the block is live in exactly the part that owns it.
         unsafe {
-            if self.primary.owns(ptr, layout) {
-                self.primary.dealloc(ptr, layout)
+            if self.in_primary(ptr, layout) {
+                self.primary.dealloc(ptr, layout);
             } else {
-                self.secondary.dealloc(ptr, layout)
+                self.secondary.dealloc(ptr, layout);
             }
         }
     }
 
-    fn total_bytes(&self) -> usize {
-        self.primary.total_bytes() + self.secondary.total_bytes()
-    }
-
-    fn used_bytes(&self) -> usize {
-        self.primary.used_bytes() + self.secondary.used_bytes()
-    }
-
-    fn available_bytes(&self) -> usize {
-        self.primary.available_bytes() + self.secondary.available_bytes()
-    }
-
-    unsafe fn grow(&mut self, ptr: NonNull<u8>, old: Layout, new: Layout) -> AllocResult<NonNull<u8>> {
-        check_grow(old, new)?;
-        // SAFETY: forwarded from the caller.
-        unsafe { self.resize(ptr, old, new, true) }
-    }
-
-    unsafe fn shrink(&mut self, ptr: NonNull<u8>, old: Layout, new: Layout) -> AllocResult<NonNull<u8>> {
-        check_shrink(old, new)?;
-        // SAFETY: forwarded from the caller.
-        unsafe { self.resize(ptr, old, new, false) }
-    }
-}
-
-impl<P: ByteAllocator + Owns, S: ByteAllocator> Fallback<P, S> {
-    /// The owner resizes in place or moves within itself; failing that, the
-    /// block moves to wherever `alloc` finds room.
-    ///
-    /// # Safety
-    /// `ptr` is live here for `old`; `new` is a well-formed resize.
-    unsafe fn resize(
-        &mut self,
-        ptr: NonNull<u8>,
-        old: Layout,
-        new: Layout,
-        grow: bool,
-    ) -> AllocResult<NonNull<u8>> {
+    /// The owner's in-place resize.
+    unsafe fn resize_in_place(&mut self, ptr: NonNull<u8>, layout: Layout, new_size: usize) -> AllocResult {
         // SAFETY: the block is live in the part that owns it.
-        let r = unsafe {
-            match (self.primary.owns(ptr, old), grow) {
-                (true, true) => self.primary.grow(ptr, old, new),
-                (true, false) => self.primary.shrink(ptr, old, new),
-                (false, true) => self.secondary.grow(ptr, old, new),
-                (false, false) => self.secondary.shrink(ptr, old, new),
+        unsafe {
+            if self.in_primary(ptr, layout) {
+                self.primary.resize_in_place(ptr, layout, new_size)
+            } else {
+                self.secondary.resize_in_place(ptr, layout, new_size)
             }
-        };
-        // SAFETY: on error the block is untouched and still live for `old`.
-        r.or_else(|_| unsafe { move_block(self, ptr, old, new) })
+        }
+    }
+
+    /// The owner's usable size.
+    unsafe fn usable_size(&self, ptr: NonNull<u8>, layout: Layout) -> usize {
+        // SAFETY: the block is live in the part that owns it.
+        unsafe {
+            if self.in_primary(ptr, layout) {
+                self.primary.usable_size(ptr, layout)
+            } else {
+                self.secondary.usable_size(ptr, layout)
+            }
+        }
+    }
+
+    fn figures(&self) -> Figures {
+        self.primary.figures().plus(self.secondary.figures())
+    }
+
+    /// The larger of the parts' answers: `alloc` tries both, so that size
+    /// succeeds (a part that cannot tell is left out; `None` when neither
+    /// can).
+    fn largest_free(&self) -> Option<usize> {
+        self.primary.largest_free().max(self.secondary.largest_free())
     }
 }
 
-impl<P: Owns, S: Owns> Owns for Fallback<P, S> {
+// SAFETY: true for every live block, since each is live in one part, which
+// owns it; false outside both parts' memory, since both parts answer false
+// there.
+unsafe impl<P: Owns, S: Owns> Owns for Fallback<P, S> {
     #[inline]
     fn owns(&self, ptr: NonNull<u8>, layout: Layout) -> bool {
         self.primary.owns(ptr, layout) || self.secondary.owns(ptr, layout)
     }
 }
+
+#[cfg(test)]
+mod tests;

@@ -2,11 +2,16 @@
 #![no_std]
 #![cfg_attr(docsrs, feature(doc_cfg))]
 
+#[cfg(test)]
+extern crate std;
+
 mod fail;
 mod fallback;
+mod hook;
 #[cfg(feature = "log")]
 mod log_hook;
 mod null;
+mod policy;
 mod pool;
 mod proxy;
 mod refill;
@@ -16,16 +21,20 @@ mod segregator;
 mod stats;
 #[cfg(feature = "std")]
 mod system;
+#[cfg(test)]
+mod test_memory;
 
 pub use fail::FailAfter;
 pub use fallback::Fallback;
+pub use hook::Hook;
 #[cfg(feature = "log")]
 #[cfg_attr(docsrs, doc(cfg(feature = "log")))]
 pub use log_hook::Log;
 pub use null::NullAllocator;
+pub use policy::RefillPolicy;
 pub use pool::{Pool, POOL_REGIONS};
-pub use proxy::{Hook, Proxy};
-pub use refill::{Refill, RefillPolicy};
+pub use proxy::Proxy;
+pub use refill::Refill;
 pub use region::{Checkpoint, Region, Scope};
 pub use segregator::Segregator;
 pub use stats::{Stats, StatsSnapshot, SIZE_CLASSES};

@@ -52,4 +52,18 @@ impl Hook for Log {
             }
         }
     }
+
+    fn after_resize_in_place(&mut self, ptr: NonNull<u8>, old: Layout, new: Layout, result: &AllocResult) {
+        match result {
+            Ok(()) => {
+                log::trace!(target: "allocator", "resize {ptr:p} {} -> {} B in place", old.size(), new.size())
+            }
+            Err(e) => log::trace!(
+                target: "allocator",
+                "resize {ptr:p} {} -> {} B in place refused: {e}",
+                old.size(),
+                new.size()
+            ),
+        }
+    }
 }

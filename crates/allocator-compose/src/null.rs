@@ -2,7 +2,9 @@
 
 use core::{alloc::Layout, ptr::NonNull};
 
-use allocator_core::{check_layout, AllocError, AllocResult, BaseAllocator, ByteAllocator, Owns};
+use allocator_core::{
+    helpers::check_layout, AllocError, AllocResult, BaseAllocator, ByteAllocator, Figures, Owns,
+};
 
 /// Fails every allocation with `NoMemory` (a zero size with
 /// `InvalidParam`, as every `ByteAllocator`), owns nothing, takes no
@@ -22,18 +24,23 @@ impl NullAllocator {
 }
 
 impl BaseAllocator for NullAllocator {
+    /// A pointer, so that it composes with byte heaps.
+    type Addr = *mut u8;
+
     /// Refused with `InvalidParam`: a null allocator takes no memory.
-    unsafe fn init(&mut self, _start: usize, _size: usize) -> AllocResult {
+    unsafe fn init(&mut self, _start: *mut u8, _size: usize) -> AllocResult {
         Err(AllocError::InvalidParam)
     }
 
     /// Refused with `InvalidParam`: a null allocator takes no memory.
-    unsafe fn add_memory(&mut self, _start: usize, _size: usize) -> AllocResult {
+    unsafe fn add_memory(&mut self, _start: *mut u8, _size: usize) -> AllocResult {
         Err(AllocError::InvalidParam)
     }
 }
 
-impl ByteAllocator for NullAllocator {
+// SAFETY: it hands out no block at all, so every promise about blocks
+// holds vacuously; `resize_in_place` keeps the refusing default.
+unsafe impl ByteAllocator for NullAllocator {
     fn alloc(&mut self, layout: Layout) -> AllocResult<NonNull<u8>> {
         check_layout(layout)?;
         Err(AllocError::NoMemory)
@@ -43,20 +50,14 @@ impl ByteAllocator for NullAllocator {
         debug_assert!(false, "NullAllocator: freeing {ptr:p}, which it never allocated");
     }
 
-    fn total_bytes(&self) -> usize {
-        0
-    }
-
-    fn used_bytes(&self) -> usize {
-        0
-    }
-
-    fn available_bytes(&self) -> usize {
-        0
+    fn figures(&self) -> Figures {
+        Figures::new(0, 0)
     }
 }
 
-impl Owns for NullAllocator {
+// SAFETY: it is given no memory and has no live block: `false` is right
+// for every pointer.
+unsafe impl Owns for NullAllocator {
     fn owns(&self, _ptr: NonNull<u8>, _layout: Layout) -> bool {
         false
     }

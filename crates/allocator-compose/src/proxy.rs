@@ -3,94 +3,29 @@
 use core::{alloc::Layout, ptr::NonNull};
 
 use allocator_core::{
-    check_grow, check_layout, check_shrink, AllocError, AllocResult, BaseAllocator, ByteAllocator, Owns,
+    helpers::{check_grow, check_layout, check_shrink},
+    AllocError, AllocResult, BaseAllocator, ByteAllocator, Figures, Owns,
 };
 
-/// What a [`Proxy`] calls around each operation. Every method has an empty
-/// default, so a hook implements only what it needs.
-///
-/// `before_*` methods may refuse an operation (fault injection): the
-/// allocator is then not called and the error is returned as the
-/// operation's result.
-pub trait Hook {
-    /// Before `alloc`; an error here is returned without allocating.
-    ///
-    /// # Errors
-    /// Whatever error the hook injects.
-    fn before_alloc(&mut self, _layout: Layout) -> AllocResult {
-        Ok(())
-    }
-
-    /// After `alloc`, with its result.
-    fn after_alloc(&mut self, _layout: Layout, _result: &AllocResult<NonNull<u8>>) {}
-
-    /// Before `dealloc` of a live block.
-    fn before_dealloc(&mut self, _ptr: NonNull<u8>, _layout: Layout) {}
-
-    /// Before a resize (`grow`, `shrink`, `realloc`) from `old` to `new`;
-    /// an error here is returned without resizing.
-    ///
-    /// # Errors
-    /// Whatever error the hook injects.
-    fn before_resize(&mut self, _ptr: NonNull<u8>, _old: Layout, _new: Layout) -> AllocResult {
-        Ok(())
-    }
-
-    /// After a resize, with its result (on error the old block is still
-    /// live).
-    fn after_resize(
-        &mut self,
-        _ptr: NonNull<u8>,
-        _old: Layout,
-        _new: Layout,
-        _result: &AllocResult<NonNull<u8>>,
-    ) {
-    }
-}
-
-/// Two hooks in turn: `(Stats, FailAfter)` counts the failures it injects.
-impl<A: Hook, B: Hook> Hook for (A, B) {
-    fn before_alloc(&mut self, layout: Layout) -> AllocResult {
-        self.0.before_alloc(layout)?;
-        self.1.before_alloc(layout)
-    }
-
-    fn after_alloc(&mut self, layout: Layout, result: &AllocResult<NonNull<u8>>) {
-        self.0.after_alloc(layout, result);
-        self.1.after_alloc(layout, result);
-    }
-
-    fn before_dealloc(&mut self, ptr: NonNull<u8>, layout: Layout) {
-        self.0.before_dealloc(ptr, layout);
-        self.1.before_dealloc(ptr, layout);
-    }
-
-    fn before_resize(&mut self, ptr: NonNull<u8>, old: Layout, new: Layout) -> AllocResult {
-        self.0.before_resize(ptr, old, new)?;
-        self.1.before_resize(ptr, old, new)
-    }
-
-    fn after_resize(
-        &mut self,
-        ptr: NonNull<u8>,
-        old: Layout,
-        new: Layout,
-        result: &AllocResult<NonNull<u8>>,
-    ) {
-        self.0.after_resize(ptr, old, new, result);
-        self.1.after_resize(ptr, old, new, result);
-    }
-}
+use crate::Hook;
 
 /// `A` with `H` called around each operation: statistics ([`Stats`](crate::Stats)),
 /// logging (`Log`, feature `log`), fault injection
 /// ([`FailAfter`](crate::FailAfter)), or a hook of your own.
 ///
-/// Everything else passes through: memory, figures, in-place resizing,
-/// [`Owns`]. Malformed requests (a zero size, a grow to less, a shrink to
-/// more) are refused with `InvalidParam` before any hook sees them. A failure a hook injects is reported to the `after_*` methods
-/// too, so `(FailAfter, Stats)` counts it (a pair's `before_*` stops at
-/// the first error, so put the injecting hook first).
+/// Everything else passes through: memory, figures, usable sizes,
+/// [`Owns`], and the largest free block (narrowed by a hook that refuses
+/// requests). Malformed requests (a zero size, a grow
+/// to less, a shrink to more) are refused with `InvalidParam` before any
+/// hook sees them. A failure a hook injects is reported to the `after_*`
+/// methods too, so `(FailAfter, Stats)` counts it (a pair's `before_*`
+/// stops at the first error, so put the injecting hook first).
+///
+/// `grow`, `shrink` and `realloc` are one resize each to the hook,
+/// whether `A` does them in place or by moving; `resize_in_place` (what a
+/// lock or a combinator above calls first) is reported through the hook's
+/// `*_resize_in_place` methods, so a refused attempt followed by a move is
+/// not counted twice.
 #[derive(Debug, Default)]
 pub struct Proxy<A, H> {
     inner: A,
@@ -109,7 +44,13 @@ impl<A, H> Proxy<A, H> {
     }
 
     /// The allocator, mutably.
-    pub fn inner_mut(&mut self) -> &mut A {
+    ///
+    /// # Safety
+    /// While any block of this `Proxy` is live, the caller must not
+    /// replace, move out or swap the allocator, nor make it free or reuse
+    /// memory that live blocks occupy (a reset, a rewind): the blocks are
+    /// still in use.
+    pub unsafe fn inner_mut(&mut self) -> &mut A {
         &mut self.inner
     }
 
@@ -118,19 +59,26 @@ impl<A, H> Proxy<A, H> {
         &self.hook
     }
 
-    /// The hook, mutably (to reset it, say).
+    /// The hook, mutably (to reset it, say). Safe: a hook holds no memory.
     pub fn hook_mut(&mut self) -> &mut H {
         &mut self.hook
+    }
+
+    /// The allocator and the hook.
+    pub fn into_parts(self) -> (A, H) {
+        (self.inner, self.hook)
     }
 }
 
 impl<A: BaseAllocator, H> BaseAllocator for Proxy<A, H> {
-    unsafe fn init(&mut self, start: usize, size: usize) -> AllocResult {
+    type Addr = A::Addr;
+
+    unsafe fn init(&mut self, start: A::Addr, size: usize) -> AllocResult {
         // SAFETY: forwarded from the caller.
         unsafe { self.inner.init(start, size) }
     }
 
-    unsafe fn add_memory(&mut self, start: usize, size: usize) -> AllocResult {
+    unsafe fn add_memory(&mut self, start: A::Addr, size: usize) -> AllocResult {
         // SAFETY: forwarded from the caller.
         unsafe { self.inner.add_memory(start, size) }
     }
@@ -151,7 +99,11 @@ impl<A: ByteAllocator, H: Hook> Proxy<A, H> {
     }
 }
 
-impl<A: ByteAllocator, H: Hook> ByteAllocator for Proxy<A, H> {
+// SAFETY: every block operation is `A`'s (a hook can only refuse one, which
+// then changes nothing), so `A`'s promises are the proxy's. `grow`,
+// `shrink` and `realloc` are overridden only to call the hooks once around
+// `A`'s own.
+unsafe impl<A: ByteAllocator, H: Hook> ByteAllocator for Proxy<A, H> {
     #[inline]
     fn alloc(&mut self, layout: Layout) -> AllocResult<NonNull<u8>> {
         let result = check_layout(layout)
@@ -168,16 +120,29 @@ impl<A: ByteAllocator, H: Hook> ByteAllocator for Proxy<A, H> {
         unsafe { self.inner.dealloc(ptr, layout) }
     }
 
-    fn total_bytes(&self) -> usize {
-        self.inner.total_bytes()
+    unsafe fn resize_in_place(&mut self, ptr: NonNull<u8>, layout: Layout, new_size: usize) -> AllocResult {
+        let new = Layout::from_size_align(new_size, layout.align()).map_err(|_| AllocError::InvalidParam)?;
+        check_layout(new)?;
+        let result = self.hook.before_resize_in_place(ptr, layout, new).and_then(|()| {
+            // SAFETY: forwarded from the caller.
+            unsafe { self.inner.resize_in_place(ptr, layout, new_size) }
+        });
+        self.hook.after_resize_in_place(ptr, layout, new, &result);
+        result
     }
 
-    fn used_bytes(&self) -> usize {
-        self.inner.used_bytes()
+    unsafe fn usable_size(&self, ptr: NonNull<u8>, layout: Layout) -> usize {
+        // SAFETY: forwarded from the caller.
+        unsafe { self.inner.usable_size(ptr, layout) }
     }
 
-    fn available_bytes(&self) -> usize {
-        self.inner.available_bytes()
+    fn figures(&self) -> Figures {
+        self.inner.figures()
+    }
+
+    /// The allocator's, as the hook narrows it ([`Hook::largest_free`]).
+    fn largest_free(&self) -> Option<usize> {
+        self.hook.largest_free(self.inner.largest_free())
     }
 
     unsafe fn grow(&mut self, ptr: NonNull<u8>, old: Layout, new: Layout) -> AllocResult<NonNull<u8>> {
@@ -205,7 +170,8 @@ impl<A: ByteAllocator, H: Hook> ByteAllocator for Proxy<A, H> {
     }
 }
 
-impl<A: Owns, H> Owns for Proxy<A, H> {
+// SAFETY: forwards to `A`, whose answer it is.
+unsafe impl<A: Owns, H> Owns for Proxy<A, H> {
     #[inline]
     fn owns(&self, ptr: NonNull<u8>, layout: Layout) -> bool {
         self.inner.owns(ptr, layout)

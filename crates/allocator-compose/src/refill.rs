@@ -3,70 +3,72 @@
 use core::{alloc::Layout, ptr::NonNull};
 
 use allocator_core::{
-    check_layout, AllocError, AllocResult, BaseAllocator, ByteAllocator, Owns, PageAllocator,
+    helpers::check_layout, AllocError, AllocResult, BaseAllocator, ByteAllocator, Figures, Owns,
+    PageAllocator,
 };
 
-/// How many pages a [`Refill`] asks for when its heap runs out.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct RefillPolicy {
-    /// The fewest pages asked for at once.
-    pub min_pages: usize,
-    /// The most pages asked for at once (unless one request needs more).
-    pub max_pages: usize,
-    /// Each refill asks for twice the previous one (within the bounds), so
-    /// a heap that keeps growing needs few regions.
-    pub doubling: bool,
-}
+use crate::RefillPolicy;
 
-impl RefillPolicy {
-    /// 4 pages at first, doubling up to 4096 pages.
-    pub const DEFAULT: Self = Self { min_pages: 4, max_pages: 4096, doubling: true };
-
-    /// Pages to ask for when `needed` are the least that can serve the
-    /// request and `last` were asked for last time.
-    pub fn pages(&self, needed: usize, last: usize) -> usize {
-        let grown = if self.doubling { last.saturating_mul(2) } else { 0 };
-        grown.max(self.min_pages).min(self.max_pages).max(needed)
-    }
-}
-
-impl Default for RefillPolicy {
-    fn default() -> Self {
-        Self::DEFAULT
-    }
-}
+/// How many runs of pages a [`Refill`] can hold that its heap refused and
+/// its page allocator would not take back.
+const STRANDED: usize = 4;
 
 /// A byte heap `A` that, when it runs out, takes pages from `P`, adds them
 /// to itself and tries again: the heap-grows-from-pages pattern of a
-/// kernel. Memory given to the `Refill` goes to `P`.
+/// kernel. Memory given to the `Refill` goes to `P` (as numbers: `Addr =
+/// usize`); the heap gets each run of pages as a pointer.
 ///
 /// A refill asks for enough pages for the request, an eighth more for the
 /// heap's size-class rounding, and a page for its metadata — at least what
-/// the [`RefillPolicy`] says. Pages
-/// are never returned to `P` (the heap keeps them for later requests). The
-/// figures count the heap's memory plus `P`'s free pages, so
-/// `available_bytes` is what could still be had. When `A` takes no more
-/// regions, or `P` has no run that large, the request fails with
-/// `NoMemory` and the pages go back to `P`. Implements [`Owns`] when `A`
-/// does. Costs: `A`'s, plus a page allocation and an `add_memory` per
-/// refill.
-#[derive(Debug, Default)]
+/// the [`RefillPolicy`] says. Pages are never returned to `P` (the heap
+/// keeps them for later requests). The figures count the heap's memory
+/// plus `P`'s free pages, so `available` is what could still be had. When
+/// `P` has no run that large the request fails with `NoMemory`; when `A`
+/// refuses the pages (it takes no more regions) they go back to `P` — and
+/// should `P` refuse them too, they are kept (see
+/// [`stranded_pages`](Self::stranded_pages)) and given back at the next
+/// refill; while [`STRANDED`](Self::STRANDED) runs are held, no more pages
+/// are taken. Implements [`Owns`] when `A` does. Costs: `A`'s, plus a page
+/// allocation and an `add_memory` per refill.
+///
+/// Constructing one is `unsafe`: the pages of a page allocator are only
+/// numbers, and the `Refill` hands them to a byte heap as memory to write.
+#[derive(Debug)]
 pub struct Refill<A, P> {
     heap: A,
     pages: P,
     policy: RefillPolicy,
     last: usize,
+    /// Runs of pages (base, count) the heap refused and `P` would not take
+    /// back: the first `stranded_len` entries.
+    stranded: [(usize, usize); STRANDED],
+    stranded_len: usize,
 }
 
 impl<A, P> Refill<A, P> {
+    /// How many refused runs a `Refill` can hold before it stops refilling.
+    pub const STRANDED: usize = STRANDED;
+
     /// `heap` refilled from `pages` with the default policy.
-    pub const fn new(heap: A, pages: P) -> Self {
-        Self::with_policy(heap, pages, RefillPolicy::DEFAULT)
+    ///
+    /// # Safety
+    /// Every page `pages` hands out (now and after any memory given to it
+    /// later) is memory the program may read and write, identity-mapped:
+    /// its address, as a pointer with exposed provenance
+    /// ([`core::ptr::with_exposed_provenance_mut`]), is valid for reads and
+    /// writes of the whole run, and the memory is used by nothing else for
+    /// as long as the heap or any block it handed out is in use.
+    pub const unsafe fn new(heap: A, pages: P) -> Self {
+        // SAFETY: forwarded from the caller.
+        unsafe { Self::with_policy(heap, pages, RefillPolicy::DEFAULT) }
     }
 
     /// `heap` refilled from `pages` by `policy`.
-    pub const fn with_policy(heap: A, pages: P, policy: RefillPolicy) -> Self {
-        Self { heap, pages, policy, last: 0 }
+    ///
+    /// # Safety
+    /// As [`new`](Self::new).
+    pub const unsafe fn with_policy(heap: A, pages: P, policy: RefillPolicy) -> Self {
+        Self { heap, pages, policy, last: 0, stranded: [(0, 0); STRANDED], stranded_len: 0 }
     }
 
     /// The heap.
@@ -80,14 +82,48 @@ impl<A, P> Refill<A, P> {
     }
 
     /// The page allocator, mutably (to share out its pages, say).
-    pub fn pages_mut(&mut self) -> &mut P {
+    ///
+    /// # Safety
+    /// While any block of this `Refill` is live, the caller must not
+    /// replace, move out or swap the page allocator, nor free pages through
+    /// it that the heap holds; pages it hands out later must meet
+    /// [`new`](Self::new)'s contract (they may still be given to the heap).
+    pub unsafe fn pages_mut(&mut self) -> &mut P {
         &mut self.pages
+    }
+
+    /// Pages the heap refused and the page allocator would not take back:
+    /// allocated in `P`, used by nothing. They are offered back to `P` at
+    /// every refill.
+    pub fn stranded_pages(&self) -> usize {
+        self.stranded[..self.stranded_len].iter().map(|&(_, n)| n).fold(0, usize::saturating_add)
     }
 }
 
-impl<A: ByteAllocator, P: PageAllocator> Refill<A, P> {
+impl<A: ByteAllocator + BaseAllocator<Addr = *mut u8>, P: PageAllocator> Refill<A, P> {
+    /// Offers every stranded run back to `P`; keeps those it refuses.
+    fn return_stranded(&mut self) {
+        let mut i = 0;
+        while i < self.stranded_len {
+            let (base, count) = self.stranded[i];
+            // SAFETY: the run was allocated from `P` and never given to the
+            // heap (it refused it): nothing uses it.
+            if unsafe { self.pages.dealloc_pages(base, count) }.is_ok() {
+                self.stranded_len -= 1;
+                self.stranded[i] = self.stranded[self.stranded_len];
+            } else {
+                i += 1;
+            }
+        }
+    }
+
     /// Moves enough pages for `layout` from `P` to the heap.
     fn refill(&mut self, layout: Layout) -> AllocResult {
+        self.return_stranded();
+        if self.stranded_len == STRANDED {
+            // A refused run could not be recorded: take no more pages.
+            return Err(AllocError::NoMemory);
+        }
         // Room for the block, its alignment, the heap's metadata (a page),
         // and the heap's rounding of a request up to its size class (TLSF
         // rounds by up to 1/16; an eighth covers it).
@@ -98,30 +134,45 @@ impl<A: ByteAllocator, P: PageAllocator> Refill<A, P> {
             .and_then(|b| b.checked_add(P::PAGE_SIZE));
         let needed = bytes.ok_or(AllocError::NoMemory)?.div_ceil(P::PAGE_SIZE);
         let mut want = self.policy.pages(needed, self.last);
-        let base = loop {
-            match self.pages.alloc_pages(want, P::PAGE_SIZE) {
-                Ok(base) => break base,
+        let (base, size) = loop {
+            let got = want
+                .checked_mul(P::PAGE_SIZE)
+                .ok_or(AllocError::NoMemory)
+                .and_then(|size| Ok((self.pages.alloc_pages(want, P::PAGE_SIZE)?, size)));
+            match got {
+                Ok(run) => break run,
                 Err(_) if want > needed => want = (want / 2).max(needed),
                 Err(_) => return Err(AllocError::NoMemory),
             }
         };
-        // SAFETY: the pages were just allocated from `P`, whose memory its
-        // owner gave as usable memory; nothing else uses them.
-        match unsafe { self.heap.add_memory(base, want * P::PAGE_SIZE) } {
+        // The constructor's contract: a page's address is a valid pointer
+        // to it, with exposed provenance.
+        let start = core::ptr::with_exposed_provenance_mut::<u8>(base);
+        // SAFETY: the run was just allocated from `P`, so nothing else uses
+        // it; by the constructor's contract it is readable and writable
+        // memory at `start`, for as long as the heap lives.
+        match unsafe { self.heap.add_memory(start, size) } {
             Ok(()) => {
                 self.last = want;
                 Ok(())
             }
             Err(_) => {
                 // SAFETY: the heap refused the pages untouched; they go back.
-                let _ = unsafe { self.pages.dealloc_pages(base, want) };
+                if unsafe { self.pages.dealloc_pages(base, want) }.is_err() {
+                    // Never dropped: kept, reported, offered back later
+                    // (there is room: checked above).
+                    self.stranded[self.stranded_len] = (base, want);
+                    self.stranded_len += 1;
+                }
                 Err(AllocError::NoMemory)
             }
         }
     }
 }
 
-impl<A: ByteAllocator, P: PageAllocator> BaseAllocator for Refill<A, P> {
+impl<A, P: PageAllocator> BaseAllocator for Refill<A, P> {
+    type Addr = usize;
+
     unsafe fn init(&mut self, start: usize, size: usize) -> AllocResult {
         // SAFETY: forwarded from the caller.
         unsafe { self.pages.init(start, size) }
@@ -133,7 +184,16 @@ impl<A: ByteAllocator, P: PageAllocator> BaseAllocator for Refill<A, P> {
     }
 }
 
-impl<A: ByteAllocator, P: PageAllocator> ByteAllocator for Refill<A, P> {
+// SAFETY: every block is the heap's (its promises hold); a refill only
+// gives the heap pages that `P` just handed out, which by the constructor's
+// contract are memory the heap may use, disjoint from everything else.
+// `grow`/`shrink`/`realloc` are the provided ones: in place by the heap,
+// else moved through `alloc`, which refills.
+unsafe impl<A, P> ByteAllocator for Refill<A, P>
+where
+    A: ByteAllocator + BaseAllocator<Addr = *mut u8>,
+    P: PageAllocator,
+{
     fn alloc(&mut self, layout: Layout) -> AllocResult<NonNull<u8>> {
         check_layout(layout)?;
         match self.heap.alloc(layout) {
@@ -150,45 +210,35 @@ impl<A: ByteAllocator, P: PageAllocator> ByteAllocator for Refill<A, P> {
         unsafe { self.heap.dealloc(ptr, layout) }
     }
 
-    fn total_bytes(&self) -> usize {
-        self.heap.total_bytes() + self.pages.available_pages() * P::PAGE_SIZE
+    unsafe fn resize_in_place(&mut self, ptr: NonNull<u8>, layout: Layout, new_size: usize) -> AllocResult {
+        // SAFETY: forwarded from the caller.
+        unsafe { self.heap.resize_in_place(ptr, layout, new_size) }
     }
 
-    fn used_bytes(&self) -> usize {
-        self.heap.used_bytes()
+    unsafe fn usable_size(&self, ptr: NonNull<u8>, layout: Layout) -> usize {
+        // SAFETY: forwarded from the caller.
+        unsafe { self.heap.usable_size(ptr, layout) }
     }
 
-    fn available_bytes(&self) -> usize {
-        self.heap.available_bytes() + self.pages.available_pages() * P::PAGE_SIZE
+    /// The heap's figures, with `P`'s free pages counted as free memory.
+    fn figures(&self) -> Figures {
+        let heap = self.heap.figures();
+        let spare = self.pages.available_pages().saturating_mul(P::PAGE_SIZE);
+        Figures::new(heap.total.saturating_add(spare), heap.used)
     }
 
-    unsafe fn grow(&mut self, ptr: NonNull<u8>, old: Layout, new: Layout) -> AllocResult<NonNull<u8>> {
-        // SAFETY: forwarded from the caller; on error the block is untouched.
-        match unsafe { self.heap.grow(ptr, old, new) } {
-            Err(AllocError::NoMemory) => {
-                self.refill(new)?;
-                // SAFETY: as above.
-                unsafe { self.heap.grow(ptr, old, new) }
-            }
-            r => r,
-        }
-    }
-
-    unsafe fn shrink(&mut self, ptr: NonNull<u8>, old: Layout, new: Layout) -> AllocResult<NonNull<u8>> {
-        // SAFETY: forwarded from the caller; on error the block is untouched.
-        match unsafe { self.heap.shrink(ptr, old, new) } {
-            Err(AllocError::NoMemory) => {
-                self.refill(new)?;
-                // SAFETY: as above.
-                unsafe { self.heap.shrink(ptr, old, new) }
-            }
-            r => r,
-        }
+    /// The heap's (a refill may serve more).
+    fn largest_free(&self) -> Option<usize> {
+        self.heap.largest_free()
     }
 }
 
-impl<A: Owns, P> Owns for Refill<A, P> {
+// SAFETY: every block is the heap's, which answers.
+unsafe impl<A: Owns, P> Owns for Refill<A, P> {
     fn owns(&self, ptr: NonNull<u8>, layout: Layout) -> bool {
         self.heap.owns(ptr, layout)
     }
 }
+
+#[cfg(test)]
+mod tests;

@@ -1,11 +1,15 @@
 //! [`Region`]: bump allocation over one block, with checkpoints and scopes.
 
-use core::{alloc::Layout, cell::RefCell, fmt, ptr::NonNull};
+use core::{alloc::Layout, ptr, ptr::NonNull};
 
 use allocator_core::{
-    align_up, check_grow, check_layout, check_shrink, move_block, region_end, AllocError, AllocResult,
-    BaseAllocator, ByteAllocator, Owns,
+    helpers::{align_up, check_layout, region_end},
+    AllocError, AllocResult, BaseAllocator, ByteAllocator, Figures, Owns,
 };
+
+mod scope;
+
+pub use scope::Scope;
 
 /// A bump allocator over one block of memory: O(1) allocation (a pointer
 /// moves up), no per-block overhead but alignment padding.
@@ -15,17 +19,21 @@ use allocator_core::{
 /// - when every block made outside a scope has been freed, the region
 ///   starts again from the bottom;
 /// - [`scope`](Self::scope) releases everything allocated inside it when it
-///   returns — safely: no block of the scope can outlive it — and
+///   returns — safely: no block of the scope can outlive it, and a panic
+///   that unwinds out of it releases them too — and
 ///   [`checkpoint`](Self::checkpoint) / [`rewind`](Self::rewind) /
 ///   [`reset`](Self::reset) do the same by hand (`unsafe`: the caller vouches
 ///   that the released blocks are no longer used).
 ///
-/// Freeing any other block releases nothing until then, so `used_bytes`
-/// does not drop on every free. The most recent block grows and shrinks in
-/// place. One region per `Region` (`add_memory` of a second is
-/// `InvalidParam`).
-#[derive(Debug, Default)]
+/// Freeing any other block releases nothing until then, so `used` does not
+/// drop on every free. The most recent block grows and shrinks in place;
+/// any block shrinks in place. One region per `Region`: a second `init` is
+/// `AlreadyInitialized`, a second region `TableFull` (`MemoryOverlap` if it
+/// overlaps the first). Every block's pointer is derived from the region's.
+#[derive(Debug)]
 pub struct Region {
+    /// The pointer the region was given (null while it has none).
+    base: *mut u8,
     start: usize,
     end: usize,
     top: usize,
@@ -41,6 +49,10 @@ pub struct Region {
     depth: usize,
 }
 
+// SAFETY: `base` points into memory the region's owner gave it for its
+// exclusive use; nothing in it is tied to a thread.
+unsafe impl Send for Region {}
+
 /// Where a [`Region`] stood: [`Region::rewind`] goes back to it.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Checkpoint {
@@ -51,7 +63,7 @@ pub struct Checkpoint {
 impl Region {
     /// A region with no memory; `const`, so it can sit in a `static`.
     pub const fn new() -> Self {
-        Self { start: 0, end: 0, top: 0, live: 0, floor: 0, root: 0, depth: 0 }
+        Self { base: ptr::null_mut(), start: 0, end: 0, top: 0, live: 0, floor: 0, root: 0, depth: 0 }
     }
 
     /// Where the region stands now.
@@ -82,32 +94,32 @@ impl Region {
         self.live = 0;
     }
 
-    /// Runs `f` with a [`Scope`]: an allocator whose blocks are all released
-    /// when `f` returns. `f` cannot return or keep anything that borrows the
-    /// scope, so no block outlives it. Scopes nest
-    /// ([`Scope::scope`]); while an inner scope runs, the outer ones refuse
-    /// to allocate (with `NoMemory`).
-    pub fn scope<R>(&mut self, f: impl FnOnce(&Scope<'_, '_>) -> R) -> R {
-        let cell = RefCell::new(self);
-        let scope = Scope { region: &cell, level: 0 };
-        scope.enter(f)
+    fn has_memory(&self) -> bool {
+        !self.base.is_null()
     }
 
     fn bump(&mut self, layout: Layout) -> AllocResult<NonNull<u8>> {
         check_layout(layout)?;
         let start = align_up(self.top, layout.align()).ok_or(AllocError::NoMemory)?;
         let end = start.checked_add(layout.size()).filter(|&e| e <= self.end).ok_or(AllocError::NoMemory)?;
-        let ptr = NonNull::new(start as *mut u8).ok_or(AllocError::NoMemory)?;
+        // `start` lies inside the region (`top` >= `self.start` >= 1).
+        let ptr = NonNull::new(self.base.with_addr(start)).ok_or(AllocError::NoMemory)?;
         self.top = end;
         Ok(ptr)
     }
 
+    /// `true` when the block `[addr, addr + size)` is the most recent one
+    /// of the innermost open scope (or of the region, outside scopes).
+    fn is_last(&self, addr: usize, size: usize) -> bool {
+        addr >= self.floor && addr.checked_add(size) == Some(self.top)
+    }
+
     fn release(&mut self, ptr: NonNull<u8>, layout: Layout) {
-        let addr = ptr.as_ptr() as usize;
+        let addr = ptr.as_ptr().addr();
         if self.depth == 0 || addr < self.root {
             self.live = self.live.saturating_sub(1);
         }
-        if addr >= self.floor && addr + layout.size() == self.top {
+        if self.is_last(addr, layout.size()) {
             self.top = addr;
         }
         if self.depth == 0 && self.live == 0 {
@@ -116,37 +128,52 @@ impl Region {
     }
 }
 
+impl Default for Region {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
 impl BaseAllocator for Region {
-    unsafe fn init(&mut self, start: usize, size: usize) -> AllocResult {
-        if self.end != 0 {
-            return Err(AllocError::InvalidParam);
+    type Addr = *mut u8;
+
+    unsafe fn init(&mut self, start: *mut u8, size: usize) -> AllocResult {
+        if self.has_memory() {
+            return Err(AllocError::AlreadyInitialized);
         }
-        let end = region_end(start, size)?;
+        let end = region_end(start.addr(), size)?;
         // Address 0 is never handed out.
-        let start = start.max(1);
-        if start >= end {
+        let first = start.addr().max(1);
+        if first >= end {
             return Err(AllocError::InvalidParam);
         }
-        *self = Self { start, end, top: start, live: 0, floor: start, root: start, depth: 0 };
+        *self =
+            Self { base: start, start: first, end, top: first, live: 0, floor: first, root: first, depth: 0 };
         Ok(())
     }
 
     /// A region has one block: a second is `MemoryOverlap` if it overlaps
-    /// the first, else `InvalidParam`. On an empty region, as `init`.
-    unsafe fn add_memory(&mut self, start: usize, size: usize) -> AllocResult {
-        if self.end == 0 {
+    /// the first, else `TableFull`. On an empty region, as `init`.
+    unsafe fn add_memory(&mut self, start: *mut u8, size: usize) -> AllocResult {
+        if !self.has_memory() {
             // SAFETY: forwarded from the caller.
             return unsafe { self.init(start, size) };
         }
-        let end = region_end(start, size)?;
-        if start < self.end && self.start < end {
+        let end = region_end(start.addr(), size)?;
+        if start.addr() < self.end && self.start < end {
             return Err(AllocError::MemoryOverlap);
         }
-        Err(AllocError::InvalidParam)
+        Err(AllocError::TableFull)
     }
 }
 
-impl ByteAllocator for Region {
+// SAFETY: blocks are disjoint pieces of the one region below `top`, each
+// aligned by `bump`; memory above `top` is never handed out twice while a
+// block in it is live (`top` comes down only over the most recent block,
+// or to the bottom when no block is live); the region never writes into
+// its memory. `resize_in_place` moves `top` only for the most recent block
+// and keeps every block inside the region.
+unsafe impl ByteAllocator for Region {
     #[inline]
     fn alloc(&mut self, layout: Layout) -> AllocResult<NonNull<u8>> {
         let ptr = self.bump(layout)?;
@@ -160,157 +187,44 @@ impl ByteAllocator for Region {
         self.release(ptr, layout);
     }
 
-    fn total_bytes(&self) -> usize {
-        self.end - self.start
-    }
-
-    /// Everything below the bump pointer, padding and freed blocks not yet
-    /// released included.
-    fn used_bytes(&self) -> usize {
-        self.top - self.start
-    }
-
-    fn available_bytes(&self) -> usize {
-        self.end - self.top
-    }
-
-    /// In place for the most recent block (when its address meets the new
-    /// alignment and the region has room); moved otherwise.
-    unsafe fn grow(&mut self, ptr: NonNull<u8>, old: Layout, new: Layout) -> AllocResult<NonNull<u8>> {
-        check_grow(old, new)?;
-        // SAFETY: forwarded from the caller.
-        unsafe { self.resize(ptr, old, new) }
-    }
-
-    /// In place for the most recent block (the tail is released) or any
-    /// block whose address meets the new alignment.
-    unsafe fn shrink(&mut self, ptr: NonNull<u8>, old: Layout, new: Layout) -> AllocResult<NonNull<u8>> {
-        check_shrink(old, new)?;
-        // SAFETY: forwarded from the caller.
-        unsafe { self.resize(ptr, old, new) }
-    }
-}
-
-impl Region {
-    /// # Safety
-    /// `ptr` is live here for `old`.
-    unsafe fn resize(&mut self, ptr: NonNull<u8>, old: Layout, new: Layout) -> AllocResult<NonNull<u8>> {
-        let addr = ptr.as_ptr() as usize;
-        let aligned = addr.is_multiple_of(new.align());
-        let last = addr >= self.floor && addr + old.size() == self.top;
-        if aligned && last {
-            if let Some(end) = addr.checked_add(new.size()).filter(|&e| e <= self.end) {
-                self.top = end;
-                return Ok(ptr);
-            }
-        } else if aligned && new.size() <= old.size() {
-            return Ok(ptr);
+    /// The most recent block grows or shrinks (its end is the bump
+    /// pointer); any other block shrinks (the tail is not reused until the
+    /// region empties), and cannot grow (`NoMemory`).
+    unsafe fn resize_in_place(&mut self, ptr: NonNull<u8>, layout: Layout, new_size: usize) -> AllocResult {
+        let new = Layout::from_size_align(new_size, layout.align()).map_err(|_| AllocError::InvalidParam)?;
+        check_layout(new)?;
+        let addr = ptr.as_ptr().addr();
+        if self.is_last(addr, layout.size()) {
+            let end = addr.checked_add(new_size).filter(|&e| e <= self.end).ok_or(AllocError::NoMemory)?;
+            self.top = end;
+            Ok(())
+        } else if new_size <= layout.size() {
+            Ok(())
+        } else {
+            Err(AllocError::NoMemory)
         }
-        // SAFETY: forwarded from the caller.
-        unsafe { move_block(self, ptr, old, new) }
+    }
+
+    /// `used` is everything below the bump pointer, padding and freed
+    /// blocks not yet released included.
+    fn figures(&self) -> Figures {
+        Figures::new(self.end - self.start, self.top - self.start)
+    }
+
+    /// What is left above the bump pointer (for alignment 1).
+    fn largest_free(&self) -> Option<usize> {
+        Some(self.end - self.top)
     }
 }
 
-impl Owns for Region {
+// SAFETY: every block lies inside `[start, end)`, the one region given.
+unsafe impl Owns for Region {
     #[inline]
     fn owns(&self, ptr: NonNull<u8>, layout: Layout) -> bool {
-        let addr = ptr.as_ptr() as usize;
+        let addr = ptr.as_ptr().addr();
         addr >= self.start && addr.checked_add(layout.size()).is_some_and(|e| e <= self.end)
     }
 }
 
-/// The allocator of a [`Region::scope`]: every block it hands out is
-/// released when the scope ends. Share it by reference (`&Scope` is an
-/// `allocator_api2::alloc::Allocator` with the `allocator-api2` feature).
-pub struct Scope<'c, 'r> {
-    region: &'c RefCell<&'r mut Region>,
-    level: usize,
-}
-
-impl fmt::Debug for Scope<'_, '_> {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("Scope").field("level", &self.level).finish_non_exhaustive()
-    }
-}
-
-impl Scope<'_, '_> {
-    /// Opens this scope (one level below the current), runs `f`, and
-    /// releases what it allocated.
-    fn enter<R>(&self, f: impl FnOnce(&Scope<'_, '_>) -> R) -> R {
-        let saved = {
-            let mut r = self.region.borrow_mut();
-            let saved = (r.top, r.floor, r.root);
-            if r.depth == 0 {
-                r.root = r.top;
-            }
-            r.floor = r.top;
-            r.depth += 1;
-            saved
-        };
-        let inner = Scope { region: self.region, level: self.level + 1 };
-        let result = f(&inner);
-        let mut r = self.region.borrow_mut();
-        (r.top, r.floor, r.root) = saved;
-        r.depth -= 1;
-        if r.depth == 0 && r.live == 0 {
-            r.top = r.start;
-        }
-        result
-    }
-
-    /// Opens a nested scope: the blocks it hands out are released when `f`
-    /// returns; this scope refuses to allocate meanwhile.
-    pub fn scope<R>(&self, f: impl FnOnce(&Scope<'_, '_>) -> R) -> R {
-        self.enter(f)
-    }
-
-    /// Allocates a block that lives until the scope ends (or is freed).
-    ///
-    /// # Errors
-    /// `InvalidParam` for a zero size; `NoMemory` when the region is full
-    /// or an inner scope is open.
-    pub fn alloc(&self, layout: Layout) -> AllocResult<NonNull<u8>> {
-        let mut r = self.region.borrow_mut();
-        if r.depth != self.level {
-            return Err(AllocError::NoMemory);
-        }
-        r.bump(layout)
-    }
-
-    /// Frees a block early (memory comes back if it is the most recent).
-    ///
-    /// # Safety
-    /// `ptr` was allocated by this scope for `layout` and is not used after.
-    pub unsafe fn dealloc(&self, ptr: NonNull<u8>, layout: Layout) {
-        self.region.borrow_mut().release(ptr, layout);
-    }
-
-    /// Bytes in use in the whole region.
-    pub fn used_bytes(&self) -> usize {
-        self.region.borrow().used_bytes()
-    }
-}
-
-#[cfg(feature = "allocator-api2")]
-// SAFETY: blocks are disjoint pieces of the region, valid until the scope
-// ends; every `&Scope` (and so every copy of this allocator) is gone by
-// then, because `Region::scope` and `Scope::scope` give `f` a reference it
-// cannot return. Zero-size requests get a dangling aligned pointer.
-unsafe impl allocator_api2::alloc::Allocator for &Scope<'_, '_> {
-    fn allocate(&self, layout: Layout) -> Result<NonNull<[u8]>, allocator_api2::alloc::AllocError> {
-        if layout.size() == 0 {
-            let dangling = NonNull::new(layout.align() as *mut u8).unwrap_or(NonNull::dangling());
-            return Ok(NonNull::slice_from_raw_parts(dangling, 0));
-        }
-        Scope::alloc(self, layout)
-            .map(|p| NonNull::slice_from_raw_parts(p, layout.size()))
-            .map_err(|_| allocator_api2::alloc::AllocError)
-    }
-
-    unsafe fn deallocate(&self, ptr: NonNull<u8>, layout: Layout) {
-        if layout.size() != 0 {
-            // SAFETY: forwarded from the caller.
-            unsafe { Scope::dealloc(self, ptr, layout) }
-        }
-    }
-}
+#[cfg(test)]
+mod tests;

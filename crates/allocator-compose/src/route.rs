@@ -1,6 +1,9 @@
 //! How a two-part combinator hands out the memory it is given.
 
-use allocator_core::{region_end, AllocError, AllocResult, BaseAllocator, RegionSet};
+use allocator_core::{
+    helpers::{region_end, RegionSet},
+    Address, AllocError, AllocResult, BaseAllocator,
+};
 
 /// How many regions one combinator routes.
 pub(crate) const ROUTED_REGIONS: usize = 32;
@@ -11,24 +14,27 @@ pub(crate) type Routed = RegionSet<ROUTED_REGIONS>;
 
 /// Gives `[start, start + size)` to one of two parts: `init` to the first
 /// part that accepts it (first, then second), `add_memory` to the last part
-/// that accepts it (second, then first). Overlap with anything routed
-/// before is refused first; a second `init` is `InvalidParam`.
+/// that accepts it (second, then first). A malformed region is
+/// `InvalidParam`, overlap with anything routed before `MemoryOverlap`, a
+/// full table `TableFull` (all checked before either part sees the region);
+/// a second `init` is `AlreadyInitialized`. Addresses are compared as
+/// numbers ([`Address::addr`]); the start itself is passed on unchanged.
 ///
 /// # Safety
 /// As [`BaseAllocator::init`].
-pub(crate) unsafe fn route<A: BaseAllocator, B: BaseAllocator>(
+pub(crate) unsafe fn route<A: BaseAllocator, B: BaseAllocator<Addr = A::Addr>>(
     routed: &mut Routed,
     first: &mut A,
     second: &mut B,
-    start: usize,
+    start: A::Addr,
     size: usize,
     init: bool,
 ) -> AllocResult {
     if init && !routed.is_empty() {
-        return Err(AllocError::InvalidParam);
+        return Err(AllocError::AlreadyInitialized);
     }
-    let end = region_end(start, size)?;
-    routed.check(start, end)?;
+    let end = region_end(start.addr(), size)?;
+    routed.check(start.addr(), end)?;
     // SAFETY: forwarded from the caller; each part either takes the region
     // or refuses it untouched.
     unsafe {
@@ -38,5 +44,6 @@ pub(crate) unsafe fn route<A: BaseAllocator, B: BaseAllocator>(
             second.add_memory(start, size).or_else(|_| first.add_memory(start, size))?;
         }
     }
-    routed.insert(start, end)
+    // Cannot fail: `check` passed above and nothing changed the set since.
+    routed.insert(start.addr(), end)
 }

@@ -1,11 +1,14 @@
 //! What each combinator promises beyond the shared suite.
 
-use core::{alloc::Layout, ptr::NonNull};
+use core::{
+    alloc::Layout,
+    ptr::{without_provenance_mut, NonNull},
+};
 
 use allocator_compose::{
     FailAfter, Fallback, NullAllocator, Pool, Proxy, Region, Segregator, Stats, StatsSnapshot, System,
 };
-use allocator_core::{AllocError, BaseAllocator, ByteAllocator, Owns};
+use allocator_core::{AllocError, AllocResult, BaseAllocator, ByteAllocator, Figures, Owns};
 use allocator_testkit::{
     byte::{self, ByteOp, ByteShadow, Resize},
     proptest::prelude::*,
@@ -30,7 +33,8 @@ fn every_live_block_has_exactly_one_owner() {
         let blocks: Vec<(usize, Layout)> = s.live_blocks().collect();
         let f = s.allocator();
         for (addr, layout) in blocks {
-            let p = NonNull::new(addr as *mut u8).unwrap();
+            // Only compared, never dereferenced.
+            let p = NonNull::new(without_provenance_mut(addr)).unwrap();
             let (a, b) = (f.primary().owns(p, layout), f.secondary().owns(p, layout));
             assert!(a != b, "{addr:#x} owned by the pool: {a}, by TLSF: {b}");
             assert!(!a || layout.size() <= 64, "a {}-byte block in the 64-byte pool", layout.size());
@@ -48,10 +52,10 @@ fn segregator_routes_by_size_alone() {
         Segregator::new(Pool::new(), TlsfByteAllocator::new());
     // SAFETY: the regions outlive the allocator.
     unsafe {
-        s.init(small.start(), small.size()).unwrap();
-        s.add_memory(large.start(), large.size()).unwrap();
+        s.init(small.ptr(), small.size()).unwrap();
+        s.add_memory(large.ptr(), large.size()).unwrap();
         assert_eq!(
-            s.add_memory(small.start() + 8, 64),
+            s.add_memory(small.ptr().wrapping_add(8), 64),
             Err(AllocError::MemoryOverlap),
             "routed regions are known"
         );
@@ -67,12 +71,54 @@ fn segregator_routes_by_size_alone() {
     assert_eq!(s.used_bytes(), 0);
 }
 
+/// TLSF reporting the requested size as usable (the provided
+/// `usable_size`), so that the shadow frees and resizes every block with
+/// the size it asked for: `Stats` counts sizes as callers describe them.
+#[derive(Debug, Default)]
+struct Exact(TlsfByteAllocator);
+
+impl BaseAllocator for Exact {
+    type Addr = *mut u8;
+
+    unsafe fn init(&mut self, start: *mut u8, size: usize) -> AllocResult {
+        // SAFETY: forwarded from the caller.
+        unsafe { self.0.init(start, size) }
+    }
+
+    unsafe fn add_memory(&mut self, start: *mut u8, size: usize) -> AllocResult {
+        // SAFETY: forwarded from the caller.
+        unsafe { self.0.add_memory(start, size) }
+    }
+}
+
+// SAFETY: every operation is TLSF's; a smaller usable size only narrows
+// what callers may do.
+unsafe impl ByteAllocator for Exact {
+    fn alloc(&mut self, layout: Layout) -> AllocResult<NonNull<u8>> {
+        self.0.alloc(layout)
+    }
+
+    unsafe fn dealloc(&mut self, ptr: NonNull<u8>, layout: Layout) {
+        // SAFETY: forwarded from the caller.
+        unsafe { self.0.dealloc(ptr, layout) }
+    }
+
+    unsafe fn resize_in_place(&mut self, ptr: NonNull<u8>, layout: Layout, new_size: usize) -> AllocResult {
+        // SAFETY: forwarded from the caller.
+        unsafe { self.0.resize_in_place(ptr, layout, new_size) }
+    }
+
+    fn figures(&self) -> Figures {
+        self.0.figures()
+    }
+}
+
 /// `Stats` counts exactly what the shadow model saw.
 #[test]
 fn stats_agree_with_the_shadow() {
     let c = ByteConfig::new(64 * 1024).cases(48);
     run_cases(c.cases, byte::byte_ops(&c), |ops| {
-        let mut s = ByteShadow::new(Proxy::new(TlsfByteAllocator::new(), Stats::new()), &c)?;
+        let mut s = ByteShadow::new(Proxy::new(Exact::default(), Stats::new()), &c)?;
         let (mut allocs, mut frees, mut fails, mut resizes) = (0u64, 0u64, 0u64, 0u64);
         let mut histogram = [0u64; allocator_compose::SIZE_CLASSES];
         for op in &ops {
@@ -99,16 +145,17 @@ fn stats_agree_with_the_shadow() {
                     else {
                         continue;
                     };
+                    let old = s.live_blocks().find(|b| b.0 == a).unwrap().1.size();
                     let malformed = match how {
-                        Resize::Grow => l.size() < s.live_blocks().find(|b| b.0 == a).unwrap().1.size(),
-                        Resize::Shrink => {
-                            l.size() > s.live_blocks().find(|b| b.0 == a).unwrap().1.size() || l.size() == 0
-                        }
-                        Resize::Realloc => l.size() == 0,
+                        Resize::Grow => l.size() < old,
+                        Resize::Shrink => l.size() > old || l.size() == 0,
+                        Resize::Realloc | Resize::InPlace => l.size() == 0,
                     };
                     match s.resize(a, l, *how)? {
                         Ok(_) => resizes += 1,
-                        Err(_) if malformed => {}
+                        // Malformed: refused before the hook sees it. In
+                        // place: a refusal is no failure (the caller moves).
+                        Err(_) if malformed || *how == Resize::InPlace => {}
                         Err(_) => fails += 1,
                     }
                 }
@@ -132,7 +179,7 @@ fn a_snapshot_difference_measures_one_phase() {
     let region = TestRegion::new(64 * 1024, 4096, 0);
     let mut p = Proxy::new(TlsfByteAllocator::new(), Stats::new());
     // SAFETY: the region outlives the allocator.
-    unsafe { p.init(region.start(), region.size()) }.unwrap();
+    unsafe { p.init(region.ptr(), region.size()) }.unwrap();
     let l = Layout::from_size_align(100, 8).unwrap();
     let keep = p.alloc(l).unwrap();
     let before = p.hook().snapshot();
@@ -161,7 +208,7 @@ fn fail_after_fails_exactly_the_nth_request() {
         let region = TestRegion::new(64 * 1024, 4096, 0);
         let mut p = Proxy::new(TlsfByteAllocator::new(), FailAfter::nth(n));
         // SAFETY: the region outlives the allocator.
-        unsafe { p.init(region.start(), region.size()) }.unwrap();
+        unsafe { p.init(region.ptr(), region.size()) }.unwrap();
         let mut live = Vec::new();
         for i in 1..=12u64 {
             let l = Layout::from_size_align(16 * i as usize, 8).unwrap();
@@ -188,7 +235,7 @@ fn fail_over_a_size_counts_grows_too() {
     let region = TestRegion::new(64 * 1024, 4096, 0);
     let mut p = Proxy::new(TlsfByteAllocator::new(), (FailAfter::over(1000), Stats::new()));
     // SAFETY: the region outlives the allocator.
-    unsafe { p.init(region.start(), region.size()) }.unwrap();
+    unsafe { p.init(region.ptr(), region.size()) }.unwrap();
     let small = Layout::from_size_align(500, 8).unwrap();
     assert!(p.alloc(Layout::from_size_align(1001, 8).unwrap()).is_err());
     let a = p.alloc(small).unwrap();
@@ -208,9 +255,10 @@ fn null_allocator_refuses_everything() {
     assert_eq!(n.alloc(Layout::new::<u64>()), Err(AllocError::NoMemory));
     assert_eq!(n.alloc(Layout::new::<()>()), Err(AllocError::InvalidParam));
     // SAFETY: nothing is touched.
-    assert_eq!(unsafe { n.init(0x1000, 0x1000) }, Err(AllocError::InvalidParam));
+    assert_eq!(unsafe { n.init(without_provenance_mut(0x1000), 0x1000) }, Err(AllocError::InvalidParam));
     assert!(!n.owns(NonNull::dangling(), Layout::new::<u8>()));
     assert_eq!((n.total_bytes(), n.used_bytes(), n.available_bytes()), (0, 0, 0));
+    assert_eq!(n.largest_free(), None);
 }
 
 #[test]
@@ -218,11 +266,12 @@ fn pool_refuses_what_does_not_fit_and_reuses_blocks() {
     let region = TestRegion::new(64 * 10, 64, 0);
     let mut p = Pool::<64>::new();
     // SAFETY: the region outlives the pool.
-    unsafe { p.init(region.start(), region.size()) }.unwrap();
+    unsafe { p.init(region.ptr(), region.size()) }.unwrap();
     assert_eq!(Pool::<64>::BLOCK_ALIGN, 64);
     assert_eq!(Pool::<48>::BLOCK_ALIGN, 16);
-    assert_eq!(p.alloc(Layout::from_size_align(65, 1).unwrap()), Err(AllocError::InvalidParam));
-    assert_eq!(p.alloc(Layout::from_size_align(8, 128).unwrap()), Err(AllocError::InvalidParam));
+    // Never served by this pool: `Unsupported`, not a caller error.
+    assert_eq!(p.alloc(Layout::from_size_align(65, 1).unwrap()), Err(AllocError::Unsupported));
+    assert_eq!(p.alloc(Layout::from_size_align(8, 128).unwrap()), Err(AllocError::Unsupported));
     let l = Layout::from_size_align(64, 64).unwrap();
     let all: Vec<_> = (0..10).map(|_| p.alloc(l).unwrap()).collect();
     assert_eq!(p.alloc(l), Err(AllocError::NoMemory));
@@ -255,7 +304,7 @@ fn system_is_a_byte_allocator() {
     assert_eq!(s.used_bytes() + s.available_bytes(), s.total_bytes());
     assert_eq!(s.alloc(Layout::new::<()>()), Err(AllocError::InvalidParam));
     // SAFETY: nothing is touched.
-    assert_eq!(unsafe { s.init(0x1000, 0x1000) }, Err(AllocError::InvalidParam));
+    assert_eq!(unsafe { s.init(without_provenance_mut(0x1000), 0x1000) }, Err(AllocError::InvalidParam));
     assert!(s.alloc(Layout::from_size_align(isize::MAX as usize - 4095, 4096).unwrap()).is_err());
 }
 
@@ -264,7 +313,7 @@ fn a_policy_ends_in_the_system() {
     let region = TestRegion::new(4096, 4096, 0);
     let mut f = Fallback::new(TlsfByteAllocator::new(), System::new());
     // SAFETY: the region outlives the allocator.
-    unsafe { f.init(region.start(), region.size()) }.unwrap();
+    unsafe { f.init(region.ptr(), region.size()) }.unwrap();
     let big = Layout::from_size_align(1 << 20, 8).unwrap();
     let p = f.alloc(big).unwrap();
     assert!(!f.primary().owns(p, big));
@@ -279,7 +328,7 @@ fn a_region_rolls_back_its_last_block_and_resets_when_empty() {
     let region = TestRegion::new(4096, 4096, 0);
     let mut r = Region::new();
     // SAFETY: the region outlives the allocator.
-    unsafe { r.init(region.start(), region.size()) }.unwrap();
+    unsafe { r.init(region.ptr(), region.size()) }.unwrap();
     let l = Layout::from_size_align(100, 8).unwrap();
     let a = r.alloc(l).unwrap();
     let b = r.alloc(l).unwrap();
@@ -310,7 +359,7 @@ fn scopes_release_what_they_allocated() {
     let region = TestRegion::new(64 * 1024, 4096, 0);
     let mut r = Region::new();
     // SAFETY: the region outlives the allocator.
-    unsafe { r.init(region.start(), region.size()) }.unwrap();
+    unsafe { r.init(region.ptr(), region.size()) }.unwrap();
     let l = Layout::from_size_align(64, 8).unwrap();
     let kept = r.alloc(l).unwrap();
     let base = r.used_bytes();
@@ -339,7 +388,7 @@ fn scopes_under_random_sizes() {
         let region = TestRegion::new(64 * 1024, 4096, 0);
         let mut r = Region::new();
         // SAFETY: the region outlives the allocator.
-        unsafe { r.init(region.start(), region.size()) }.unwrap();
+        unsafe { r.init(region.ptr(), region.size()) }.unwrap();
         r.scope(|s| {
             for &n in &sizes {
                 let p = s.alloc(Layout::from_size_align(n, 8).unwrap()).unwrap();
@@ -360,9 +409,12 @@ fn refill_serves_a_block_larger_than_the_policy_cap() {
     use allocator_compose::{Refill, RefillPolicy};
     let region = TestRegion::new(64 << 20, 4096, 0);
     let policy = RefillPolicy { min_pages: 1, max_pages: 16, doubling: true };
-    let mut r = Refill::with_policy(TlsfByteAllocator::new(), BitmapPageAllocator::<4096>::new(), policy);
+    // SAFETY: the page allocator is given `region` only: real memory whose
+    // address, exposed below, is a pointer to it.
+    let mut r =
+        unsafe { Refill::with_policy(TlsfByteAllocator::new(), BitmapPageAllocator::<4096>::new(), policy) };
     // SAFETY: the region outlives the allocator.
-    unsafe { r.init(region.start(), region.size()) }.unwrap();
+    unsafe { r.init(region.addr(), region.size()) }.unwrap();
     for size in [16 << 20, 8 << 20, 1 << 20, 100] {
         let l = Layout::from_size_align(size, 8).unwrap();
         let p = r.alloc(l).unwrap_or_else(|e| panic!("{size} bytes: {e}"));

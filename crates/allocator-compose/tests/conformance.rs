@@ -36,18 +36,30 @@ byte_allocator_tests!(
     ),
     ByteConfig::new(16 * 1024).more_regions(&[256 * 1024]).initial_regions(2),
 );
+// The small side's blocks (24 bytes) are only 8-aligned: more aligned
+// small requests go to the large side.
+byte_allocator_tests!(
+    segregator_odd_pool_tlsf,
+    Segregator::<24, _, _>::new(Pool::<24>::new(), TlsfByteAllocator::new()),
+    ByteConfig::new(16 * 1024).more_regions(&[256 * 1024]).initial_regions(2),
+);
 byte_allocator_tests!(
     refill_tlsf_from_pages,
-    Refill::new(TlsfByteAllocator::new(), Pages::new()),
+    // SAFETY: the testkit gives the page allocator real memory, whose
+    // address it exposes, used by nothing else.
+    unsafe { Refill::new(TlsfByteAllocator::new(), Pages::new()) },
     ByteConfig::new(1 << 20),
 );
 byte_allocator_tests!(
     refill_pool_from_pages,
-    Refill::with_policy(
-        Pool::<128>::new(),
-        Pages::new(),
-        RefillPolicy { min_pages: 1, max_pages: 4, doubling: false }
-    ),
+    // SAFETY: as above.
+    unsafe {
+        Refill::with_policy(
+            Pool::<128>::new(),
+            Pages::new(),
+            RefillPolicy { min_pages: 1, max_pages: 4, doubling: false },
+        )
+    },
     ByteConfig::new(256 * 1024).max_align(128),
 );
 byte_allocator_tests!(

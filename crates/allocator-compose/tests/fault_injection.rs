@@ -7,7 +7,8 @@ use core::alloc::Layout;
 
 use allocator_api2::{boxed::Box as Box2, collections::TryReserveError, vec::Vec as Vec2};
 use allocator_compose::{FailAfter, Pool, Proxy, Segregator, Stats};
-use allocator_core::{ByteAllocator, Locked};
+use allocator_core::ByteAllocator;
+use allocator_sync::Locked;
 use allocator_testkit::{byte, ByteConfig, TestRegion, XorShift};
 use allocator_tlsf::TlsfByteAllocator;
 
@@ -20,8 +21,8 @@ fn policy(n: u64, small: &TestRegion, large: &TestRegion) -> Locked<Policy> {
     ));
     // SAFETY: the regions outlive the heap.
     unsafe {
-        heap.init(small.start(), small.size()).unwrap();
-        heap.add_memory(large.start(), large.size()).unwrap();
+        heap.init(small.ptr(), small.size()).unwrap();
+        heap.add_memory(large.ptr(), large.size()).unwrap();
     }
     heap
 }
@@ -63,18 +64,15 @@ fn every_nth_failure_is_handled_and_the_heap_recovers() {
     let clean = {
         let heap = policy(0, &small, &large);
         let sum = work(&heap, 7).expect("no failure injected");
-        let requests = heap.lock().hook().0.requests();
-        assert_eq!(heap.used_bytes(), 0);
+        let requests = heap.with(|h| h.hook().0.requests()).unwrap();
+        assert_eq!(heap.figures().unwrap().used, 0);
         (sum, requests)
     };
     assert!(clean.1 > 50, "the work makes {} requests", clean.1);
     for n in 1..=clean.1 + 5 {
         let heap = policy(n, &small, &large);
         let result = work(&heap, 7);
-        let (injected, stats) = {
-            let h = heap.lock();
-            (h.hook().0.injected(), h.hook().1.snapshot())
-        };
+        let (injected, stats) = heap.with(|h| (h.hook().0.injected(), h.hook().1.snapshot())).unwrap();
         if n <= clean.1 {
             assert_eq!(injected, 1, "request {n} was failed");
             assert!(result.is_err() || result == Ok(u64::MAX), "the failure of request {n} surfaced");
@@ -82,9 +80,10 @@ fn every_nth_failure_is_handled_and_the_heap_recovers() {
         } else {
             assert_eq!(result, Ok(clean.0), "no failure: the same result");
         }
-        assert_eq!(heap.used_bytes(), 0, "request {n}: everything was given back");
+        assert_eq!(heap.figures().unwrap().used, 0, "request {n}: everything was given back");
         assert_eq!(stats.bytes_live, 0);
-        let mut h = heap.lock();
+        let mut heap = heap;
+        let h = heap.get_mut().unwrap();
         h.hook_mut().0 = FailAfter::never();
         let l = Layout::from_size_align(300, 8).unwrap();
         let p = h.alloc(l).expect("the heap still serves");

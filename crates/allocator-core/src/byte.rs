@@ -2,77 +2,206 @@
 
 use core::{alloc::Layout, ptr::NonNull};
 
-use crate::{check_grow, check_shrink, AllocError, AllocResult, BaseAllocator};
+use crate::{
+    helpers::{check_grow, check_layout, check_shrink},
+    AllocError, AllocResult, BaseAllocator,
+};
+
+/// A heap's figures, read in one call so that they cannot tear: the bytes
+/// it manages and the bytes live blocks take. Every byte heap of this
+/// workspace counts `used` the same way: what live blocks take out of the
+/// free memory, with their rounding and per-block headers (so `used` can
+/// exceed the sum of the requested sizes, and `available` is really free).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub struct Figures {
+    /// Bytes of memory the heap manages, free or not (its regions, less
+    /// what trimming and the heap's own structures take).
+    pub total: usize,
+    /// Bytes taken by live blocks, rounding and headers included.
+    pub used: usize,
+}
+
+impl Figures {
+    /// The figures of a heap that manages `total` bytes of which `used` are
+    /// taken.
+    #[must_use]
+    pub const fn new(total: usize, used: usize) -> Self {
+        Self { total, used }
+    }
+
+    /// Bytes still free (not necessarily in one piece).
+    #[must_use]
+    pub const fn available(&self) -> usize {
+        self.total.saturating_sub(self.used)
+    }
+
+    /// The figures of two heaps side by side.
+    #[must_use]
+    pub const fn plus(self, other: Self) -> Self {
+        Self { total: self.total.saturating_add(other.total), used: self.used.saturating_add(other.used) }
+    }
+}
 
 /// A single-owner allocator of byte blocks described by a [`Layout`].
 ///
-/// Methods take `&mut self` and never lock or allocate; wrap the allocator
-/// in [`Locked`](crate::Locked) to share it or install it as the
-/// `#[global_allocator]`.
+/// Methods take `&mut self` and never lock or allocate from anywhere else;
+/// wrap the allocator in `allocator_sync::Locked` to share it or install it
+/// as the `#[global_allocator]`.
+///
+/// # Safety
+///
+/// Unsafe code (the sharing adapters, the combinators, every `Box` built on
+/// them) relies on what an implementation returns. An implementor
+/// guarantees that:
+///
+/// - every block [`alloc`](Self::alloc) (or a successful
+///   [`grow`](Self::grow), [`shrink`](Self::shrink),
+///   [`realloc`](Self::realloc)) returns is aligned to the layout's
+///   alignment, at least [`usable_size`](Self::usable_size) bytes long,
+///   lies inside memory given to this allocator (through
+///   [`BaseAllocator`]), and overlaps no other live block;
+/// - a block stays valid, its contents untouched by the allocator, until it
+///   is freed (by [`dealloc`](Self::dealloc), or by a resize that moves it);
+/// - [`resize_in_place`](Self::resize_in_place) either leaves the block
+///   where it is, now `new_size` bytes long (and still disjoint from every
+///   other live block), or changes nothing and returns an error;
+/// - [`usable_size`](Self::usable_size) is at least the layout's size, and
+///   those bytes belong to the block alone;
+/// - `dealloc` accepts any layout with the block's alignment and a size
+///   between the one asked for and the usable size ("memory fitting", as in
+///   Rust's `Allocator`).
 ///
 /// # Zero-size policy
 ///
-/// A `ByteAllocator` hands out real blocks only. [`alloc`](Self::alloc)
+/// A `ByteAllocator` hands out real blocks only: [`alloc`](Self::alloc)
 /// with `layout.size() == 0` returns [`AllocError::InvalidParam`] and
-/// changes nothing; so do [`grow`](Self::grow), [`shrink`](Self::shrink)
-/// and [`realloc`](Self::realloc) to a size of zero, and the block stays
-/// valid. The sharing adapters answer zero-size requests themselves with a
-/// dangling, well-aligned pointer, as Rust's allocator APIs expect, so such
-/// requests never reach a backend. The testkit checks this policy for every
-/// backend and combinator.
+/// changes nothing; so do the resizes to a size of zero, and the block
+/// stays valid. The sharing adapters answer zero-size requests themselves
+/// with a dangling, well-aligned pointer, as Rust's allocator APIs expect,
+/// so such requests never reach a backend. The testkit checks this policy
+/// for every backend and combinator.
 ///
 /// # Errors
 ///
-/// A request no memory could ever satisfy (a size or alignment beyond the
-/// allocator's range) and a request that does not fit now both give
-/// [`AllocError::NoMemory`], unless a backend documents a stricter
-/// [`AllocError::InvalidParam`] for sizes or alignments it never serves.
+/// [`AllocError::NoMemory`]: the request is one the heap serves but no
+/// free block fits now. [`AllocError::Unsupported`]: a size or alignment
+/// the heap never serves (each backend states its limits).
+/// [`AllocError::InvalidParam`]: a malformed call (a zero size, a grow to a
+/// smaller size).
 ///
-/// # Accounting
+/// ```compile_fail
+/// // A byte allocator cannot be implemented without `unsafe impl`:
+/// // unsafe code trusts what it returns.
+/// use core::{alloc::Layout, ptr::NonNull};
+/// use allocator_core::{AllocResult, BaseAllocator, ByteAllocator, Figures};
 ///
-/// `used_bytes() + available_bytes() == total_bytes()` holds after every
-/// operation. `used_bytes` counts what is really taken out of the free
-/// memory (rounded-up block sizes, per-block headers), not requested sizes.
-pub trait ByteAllocator: BaseAllocator {
+/// struct Liar;
+/// impl BaseAllocator for Liar {
+///     type Addr = *mut u8;
+///     unsafe fn init(&mut self, _: *mut u8, _: usize) -> AllocResult { Ok(()) }
+///     unsafe fn add_memory(&mut self, _: *mut u8, _: usize) -> AllocResult { Ok(()) }
+/// }
+/// impl ByteAllocator for Liar {
+///     fn alloc(&mut self, _: Layout) -> AllocResult<NonNull<u8>> { Ok(NonNull::dangling()) }
+///     unsafe fn dealloc(&mut self, _: NonNull<u8>, _: Layout) {}
+///     fn figures(&self) -> Figures { Figures::default() }
+/// }
+/// ```
+pub unsafe trait ByteAllocator: BaseAllocator {
     /// Allocates a block that fits `layout`: at least `layout.size()` bytes,
     /// aligned to `layout.align()`.
     ///
     /// # Errors
-    /// [`AllocError::InvalidParam`] for a zero size; [`AllocError::NoMemory`]
-    /// when no free block fits.
+    /// [`AllocError::InvalidParam`] for a zero size;
+    /// [`AllocError::NoMemory`] when no free block fits now;
+    /// [`AllocError::Unsupported`] for a size or alignment the heap never
+    /// serves.
     fn alloc(&mut self, layout: Layout) -> AllocResult<NonNull<u8>>;
 
     /// Frees a block.
     ///
     /// # Safety
-    /// `ptr` must have been returned by this allocator (by `alloc`, `grow`,
-    /// `shrink` or `realloc`) for exactly `layout`, and not freed since.
-    /// Backends check what they cheaply can in debug builds; a violation is
-    /// undefined behaviour.
+    /// `ptr` must be a live block of this allocator, and `layout` must have
+    /// the alignment it was allocated with and a size between the size it
+    /// was allocated (or last resized) with and its
+    /// [`usable_size`](Self::usable_size). Backends check what they cheaply
+    /// can in debug builds; a violation is undefined behaviour.
     unsafe fn dealloc(&mut self, ptr: NonNull<u8>, layout: Layout);
 
+    /// Resizes a block without moving it: the primitive every resize is
+    /// built on. On success the block is `new_size` bytes long at the same
+    /// address and alignment (free it with a layout of `new_size`); on
+    /// error nothing changed and the block is still `layout`'s.
+    ///
+    /// The default refuses (`Unsupported`): a heap that cannot resize in
+    /// place still resizes, by moving.
+    ///
+    /// # Errors
+    /// [`AllocError::InvalidParam`] for a zero `new_size` or one that makes
+    /// no valid layout; [`AllocError::NoMemory`] when the neighbouring
+    /// memory is taken; [`AllocError::Unsupported`] when the heap never
+    /// resizes this block in place.
+    ///
+    /// # Safety
+    /// As [`dealloc`](Self::dealloc): `ptr` is a live block of this
+    /// allocator fitting `layout`.
+    unsafe fn resize_in_place(&mut self, ptr: NonNull<u8>, layout: Layout, new_size: usize) -> AllocResult {
+        let _ = (ptr, layout, new_size);
+        Err(AllocError::Unsupported)
+    }
+
+    /// The bytes of the block at `ptr` that are really usable: at least
+    /// `layout.size()`, more where the heap rounds blocks up. The block may
+    /// be written up to it, and freed with any size up to it.
+    ///
+    /// # Safety
+    /// As [`dealloc`](Self::dealloc).
+    unsafe fn usable_size(&self, ptr: NonNull<u8>, layout: Layout) -> usize {
+        let _ = ptr;
+        layout.size()
+    }
+
+    /// The heap's figures in one snapshot.
+    fn figures(&self) -> Figures;
+
+    /// The largest block (with alignment up to the heap's minimum block
+    /// alignment) that would succeed now, where the heap can tell cheaply;
+    /// `None` where it cannot. Where it answers, an allocation of that size
+    /// succeeds.
+    fn largest_free(&self) -> Option<usize> {
+        None
+    }
+
     /// Bytes of memory the allocator manages, free or not.
-    fn total_bytes(&self) -> usize;
+    fn total_bytes(&self) -> usize {
+        self.figures().total
+    }
 
     /// Bytes taken out of the free memory by live blocks.
-    fn used_bytes(&self) -> usize;
+    fn used_bytes(&self) -> usize {
+        self.figures().used
+    }
 
     /// Bytes still free (not necessarily in one piece).
-    fn available_bytes(&self) -> usize;
+    fn available_bytes(&self) -> usize {
+        self.figures().available()
+    }
 
-    /// Grows a block to `new_layout`, in place when the backend can, else by
+    /// Grows a block to `new_layout`: in place when the heap can
+    /// ([`resize_in_place`](Self::resize_in_place), same alignment), else by
     /// allocating, copying and freeing. The first `old_layout.size()` bytes
     /// are preserved.
     ///
     /// # Errors
     /// [`AllocError::InvalidParam`] when `new_layout` is smaller than
-    /// `old_layout`; [`AllocError::NoMemory`] when no room is found. On
-    /// error the old block is untouched and still allocated.
+    /// `old_layout`; otherwise as [`alloc`](Self::alloc). On error the old
+    /// block is untouched and still allocated.
     ///
     /// # Safety
-    /// `ptr` must be a live block of this allocator allocated for
-    /// `old_layout`. On success it is freed (or is the returned pointer)
-    /// and the block is now described by `new_layout`.
+    /// `ptr` must be a live block of this allocator fitting `old_layout`.
+    /// On success it is freed (or is the returned pointer) and the block is
+    /// now described by `new_layout`.
     unsafe fn grow(
         &mut self,
         ptr: NonNull<u8>,
@@ -81,17 +210,17 @@ pub trait ByteAllocator: BaseAllocator {
     ) -> AllocResult<NonNull<u8>> {
         check_grow(old_layout, new_layout)?;
         // SAFETY: forwarded from the caller.
-        unsafe { move_block(self, ptr, old_layout, new_layout) }
+        unsafe { resize(self, ptr, old_layout, new_layout) }
     }
 
     /// Shrinks a block to `new_layout`; the first `new_layout.size()` bytes
-    /// are preserved.
+    /// are preserved. In place when the heap can, else moved.
     ///
     /// # Errors
     /// [`AllocError::InvalidParam`] when `new_layout` is larger than
     /// `old_layout` or has a zero size; [`AllocError::NoMemory`] when the
-    /// backend must move the block and finds no room. On error the old block
-    /// is untouched and still allocated.
+    /// block must move and finds no room. On error the old block is
+    /// untouched and still allocated.
     ///
     /// # Safety
     /// As for [`grow`](Self::grow).
@@ -103,7 +232,7 @@ pub trait ByteAllocator: BaseAllocator {
     ) -> AllocResult<NonNull<u8>> {
         check_shrink(old_layout, new_layout)?;
         // SAFETY: forwarded from the caller.
-        unsafe { move_block(self, ptr, old_layout, new_layout) }
+        unsafe { resize(self, ptr, old_layout, new_layout) }
     }
 
     /// Resizes a block to `new_size` bytes, keeping its alignment: the
@@ -134,17 +263,37 @@ pub trait ByteAllocator: BaseAllocator {
     }
 }
 
-/// Allocate, copy, free: the resize every backend can do, and the default
-/// of [`ByteAllocator::grow`] and [`ByteAllocator::shrink`]. Backends that
-/// resize in place call it when they cannot.
+/// In place when the alignment is unchanged and the heap agrees, else
+/// moved: the body of the provided resizes.
+///
+/// # Safety
+/// `ptr` is live in `a` fitting `old`; `new` is a checked resize of it.
+unsafe fn resize<A: ByteAllocator + ?Sized>(
+    a: &mut A,
+    ptr: NonNull<u8>,
+    old: Layout,
+    new: Layout,
+) -> AllocResult<NonNull<u8>> {
+    check_layout(new)?;
+    // SAFETY: forwarded from the caller.
+    if new.align() == old.align() && unsafe { a.resize_in_place(ptr, old, new.size()) }.is_ok() {
+        return Ok(ptr);
+    }
+    // SAFETY: forwarded from the caller; the in-place attempt changed
+    // nothing when it failed.
+    unsafe { move_block(a, ptr, old, new) }
+}
+
+/// Allocate, copy, free: the resize every backend can do, and what the
+/// provided resizes fall back to when the block cannot stay in place.
 ///
 /// # Errors
 /// As [`ByteAllocator::alloc`] for `new_layout`; on error the old block is
 /// untouched and still allocated.
 ///
 /// # Safety
-/// `ptr` must be a live block of `a` allocated for `old_layout`; on success
-/// it is freed.
+/// `ptr` must be a live block of `a` fitting `old_layout`; on success it is
+/// freed.
 pub unsafe fn move_block<A: ByteAllocator + ?Sized>(
     a: &mut A,
     ptr: NonNull<u8>,
@@ -154,9 +303,9 @@ pub unsafe fn move_block<A: ByteAllocator + ?Sized>(
     let new = a.alloc(new_layout)?;
     let keep = old_layout.size().min(new_layout.size());
     // SAFETY: both blocks are live and at least `keep` bytes long; they are
-    // distinct blocks of the same allocator, so they do not overlap.
+    // distinct live blocks of the same allocator, so they do not overlap.
     unsafe { core::ptr::copy_nonoverlapping(ptr.as_ptr(), new.as_ptr(), keep) };
-    // SAFETY: the caller guarantees `ptr` is live for `old_layout`.
+    // SAFETY: the caller guarantees `ptr` is live fitting `old_layout`.
     unsafe { a.dealloc(ptr, old_layout) };
     Ok(new)
 }

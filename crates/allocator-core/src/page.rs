@@ -10,9 +10,21 @@ use crate::{AllocResult, BaseAllocator};
 /// (pages outside the map, pages not allocated) and report it as an error
 /// instead of corrupting their map.
 ///
+/// Its memory is given as numbers (`Addr = usize`): they may be physical
+/// addresses that the program cannot dereference. A byte heap that is to
+/// use its pages as memory needs the caller's promise that they are (see
+/// `allocator_compose::Refill::new`).
+///
 /// `align_pow2` arguments are alignments **in bytes**: a power of two;
 /// alignments up to [`PAGE_SIZE`](Self::PAGE_SIZE) are met by every page.
-pub trait PageAllocator: BaseAllocator {
+///
+/// # Safety
+///
+/// Unsafe code (a heap that refills from these pages) relies on this:
+/// implementors guarantee that every run `alloc_pages` or `alloc_pages_at`
+/// returns lies inside memory given to the allocator and overlaps no other
+/// allocated run, until it is freed by `dealloc_pages`.
+pub unsafe trait PageAllocator: BaseAllocator<Addr = usize> {
     /// The size of one page in bytes (a power of two).
     const PAGE_SIZE: usize;
 
@@ -23,7 +35,7 @@ pub trait PageAllocator: BaseAllocator {
     /// [`InvalidParam`](crate::AllocError::InvalidParam) for zero pages, a
     /// count whose byte size overflows, or an alignment that is not a power
     /// of two; [`NoMemory`](crate::AllocError::NoMemory) when no free run
-    /// fits.
+    /// fits now.
     fn alloc_pages(&mut self, num_pages: usize, align_pow2: usize) -> AllocResult<usize>;
 
     /// Allocates `num_pages` contiguous pages starting exactly at `base`.
@@ -31,10 +43,10 @@ pub trait PageAllocator: BaseAllocator {
     /// # Errors
     /// As [`alloc_pages`](Self::alloc_pages); also
     /// [`InvalidParam`](crate::AllocError::InvalidParam) when `base` is not
-    /// aligned to `align_pow2` and the page size or the run leaves the map,
-    /// and [`MemoryOverlap`](crate::AllocError::MemoryOverlap) (or
-    /// [`NoMemory`](crate::AllocError::NoMemory), as the backend documents)
-    /// when a page of the run is already allocated.
+    /// aligned to `align_pow2` and the page size, or the run leaves the
+    /// memory given to the allocator, and
+    /// [`MemoryOverlap`](crate::AllocError::MemoryOverlap) when a page of
+    /// the run is already allocated.
     fn alloc_pages_at(&mut self, base: usize, num_pages: usize, align_pow2: usize) -> AllocResult<usize>;
 
     /// Frees `num_pages` pages starting at `pos`.
@@ -58,5 +70,7 @@ pub trait PageAllocator: BaseAllocator {
     fn used_pages(&self) -> usize;
 
     /// Pages currently free.
-    fn available_pages(&self) -> usize;
+    fn available_pages(&self) -> usize {
+        self.total_pages() - self.used_pages()
+    }
 }

@@ -3,11 +3,14 @@
 //! Every backend that accepts several regions keeps one of these: it is
 //! what rejects an overlapping `add_memory` with
 //! [`AllocError::MemoryOverlap`] and what answers [`Owns`](crate::Owns).
+//! Adjacent ranges are merged as they are inserted, so a block that a
+//! backend placed across two adjacent regions is still inside one range.
 //! It never allocates, so it can live inside a `static` allocator.
 
 use crate::{AllocError, AllocResult};
 
-/// Up to `N` disjoint half-open ranges `[start, end)` of addresses.
+/// Up to `N` disjoint, non-adjacent half-open ranges `[start, end)` of
+/// addresses (adjacent ranges are merged into one).
 ///
 /// Lookups are O(N); `N` is small (the number of regions an allocator was
 /// given), so this is a handful of comparisons.
@@ -41,25 +44,44 @@ impl<const N: usize> RegionSet<N> {
     /// Checks that `[start, end)` could be inserted, without inserting it.
     ///
     /// # Errors
-    /// [`AllocError::InvalidParam`] for an empty or reversed range or a full
-    /// set; [`AllocError::MemoryOverlap`] when it overlaps a range already
-    /// in the set.
+    /// [`AllocError::InvalidParam`] for an empty or reversed range;
+    /// [`AllocError::MemoryOverlap`] when it overlaps a range already in the
+    /// set; [`AllocError::TableFull`] when it would need a new entry (it is
+    /// adjacent to no range) and the set is full.
     pub fn check(&self, start: usize, end: usize) -> AllocResult {
-        if start >= end || self.is_full() {
+        if start >= end {
             return Err(AllocError::InvalidParam);
         }
         if self.iter().any(|(s, e)| start < e && s < end) {
             return Err(AllocError::MemoryOverlap);
         }
+        if self.is_full() && !self.iter().any(|(s, e)| e == start || s == end) {
+            return Err(AllocError::TableFull);
+        }
         Ok(())
     }
 
-    /// Inserts `[start, end)`.
+    /// Inserts `[start, end)`, merged with the ranges it touches.
     ///
     /// # Errors
     /// As [`check`](Self::check); nothing changes on error.
     pub fn insert(&mut self, start: usize, end: usize) -> AllocResult {
         self.check(start, end)?;
+        let (mut start, mut end) = (start, end);
+        // Absorb every range that ends where this starts or starts where
+        // this ends (at most two), removing them from the table.
+        let mut i = 0;
+        while i < self.len {
+            let (s, e) = self.ranges[i];
+            if e == start || s == end {
+                start = start.min(s);
+                end = end.max(e);
+                self.len -= 1;
+                self.ranges[i] = self.ranges[self.len];
+            } else {
+                i += 1;
+            }
+        }
         self.ranges[self.len] = (start, end);
         self.len += 1;
         Ok(())
@@ -84,7 +106,7 @@ impl<const N: usize> RegionSet<N> {
         self.ranges[..self.len].get(index).copied()
     }
 
-    /// The ranges, in insertion order, as `(start, end)`.
+    /// The ranges, in no particular order, as `(start, end)`.
     pub fn iter(&self) -> impl Iterator<Item = (usize, usize)> + '_ {
         self.ranges[..self.len].iter().copied()
     }
@@ -112,10 +134,10 @@ mod tests {
         for (s, e) in [(50, 101), (199, 300), (120, 130), (0, 1000), (100, 200)] {
             assert_eq!(set.insert(s, e), Err(AllocError::MemoryOverlap), "{s}..{e}");
         }
-        set.insert(200, 300).unwrap();
-        set.insert(0, 100).unwrap();
+        set.insert(300, 400).unwrap();
+        set.insert(0, 50).unwrap();
         assert_eq!(set.len(), 3);
-        assert_eq!(set.total(), 300);
+        assert_eq!(set.total(), 250);
     }
 
     #[test]
@@ -124,20 +146,29 @@ mod tests {
         assert_eq!(set.insert(5, 5), Err(AllocError::InvalidParam));
         assert_eq!(set.insert(6, 5), Err(AllocError::InvalidParam));
         set.insert(0, 10).unwrap();
-        assert_eq!(set.insert(20, 30), Err(AllocError::InvalidParam));
+        assert_eq!(set.insert(20, 30), Err(AllocError::TableFull));
         assert_eq!(set.len(), 1);
+        // An adjacent range needs no new entry, so a full set still takes it.
+        set.insert(10, 20).unwrap();
+        assert_eq!(set.get(0), Some((0, 20)));
     }
 
     #[test]
-    fn contains_needs_the_whole_span_in_one_range() {
-        let mut set = RegionSet::<2>::new();
+    fn adjacent_ranges_merge_so_a_block_may_span_them() {
+        let mut set = RegionSet::<3>::new();
         set.insert(0, 10).unwrap();
+        set.insert(20, 30).unwrap();
+        assert!(!set.contains(5, 10), "a gap between two ranges");
+        // Fills the gap: all three become one.
         set.insert(10, 20).unwrap();
-        assert!(set.contains(0, 10));
-        assert!(set.contains(9, 0));
-        assert!(!set.contains(5, 10), "spans two ranges");
-        assert!(!set.contains(20, 0));
+        assert_eq!(set.len(), 1);
+        assert!(set.contains(5, 20));
+        assert!(set.contains(29, 0));
+        assert!(!set.contains(30, 0));
         assert!(!set.contains(usize::MAX, 2));
-        assert_eq!(set.find(15, 5), Some(1));
+        // The top of the address space.
+        set.insert(usize::MAX - 10, usize::MAX).unwrap();
+        assert!(set.contains(usize::MAX - 10, 10));
+        assert!(!set.contains(usize::MAX - 10, 11));
     }
 }

@@ -4,8 +4,8 @@
 use core::{alloc::Layout, ptr::NonNull};
 
 use allocator_core::{
-    check_grow, check_layout, check_shrink, init_first, move_block, region_end, trim_region, AllocError,
-    AllocResult, BaseAllocator, ByteAllocator, Owns, RegionSet,
+    helpers::{check_layout, init_first, region_end, trim_region, RegionSet},
+    AllocError, AllocResult, BaseAllocator, ByteAllocator, Figures, Owns,
 };
 use ax_slab_allocator::Heap;
 
@@ -19,15 +19,22 @@ pub const MIN_FIRST_REGION: usize = 0x8000;
 /// The largest block a slab serves; larger ones come from the buddy heap.
 pub const MAX_SLAB_BLOCK: usize = 4096;
 
-/// The largest block the buddy heap inside can hand out (its order is 32).
+/// The largest block the buddy heap inside can hand out (its order is 32;
+/// on 32-bit targets a block is also at most `isize::MAX` bytes).
 pub const MAX_BLOCK: usize = 1 << 31;
 
-/// How many separate regions one allocator tracks.
+/// How many separate regions one allocator tracks (adjacent regions share
+/// one entry).
 pub const MAX_REGIONS: usize = 32;
 
 /// A slab heap over `ax_slab_allocator` 0.4: blocks up to 4 KiB from
 /// per-size slabs in O(1), larger ones from a buddy heap. See the crate
 /// docs.
+///
+/// `ax_slab_allocator` takes and returns addresses as integers and turns
+/// them into pointers itself. So each region's provenance is *exposed*
+/// when it is added, and the blocks it returns are turned back into
+/// pointers with `with_exposed_provenance_mut`.
 pub struct SlabByteAllocator {
     heap: Option<Heap>,
     regions: RegionSet<MAX_REGIONS>,
@@ -42,19 +49,9 @@ impl core::fmt::Debug for SlabByteAllocator {
     fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
         f.debug_struct("SlabByteAllocator")
             .field("regions", &self.regions)
-            .field("total", &self.total)
-            .field("used", &self.used_bytes())
+            .field("figures", &self.figures())
             .finish()
     }
-}
-
-/// Where `ax_slab_allocator` serves a layout.
-#[derive(Clone, Copy, PartialEq, Eq, Debug)]
-enum Class {
-    /// A slab of blocks of this size.
-    Slab(usize),
-    /// The buddy heap, in a block of `2^k` bytes.
-    Buddy(u32),
 }
 
 impl SlabByteAllocator {
@@ -63,36 +60,49 @@ impl SlabByteAllocator {
         Self { heap: None, regions: RegionSet::new(), total: 0 }
     }
 
-    /// The layout to hand `ax_slab_allocator`. It serves a small block with
-    /// an alignment above 4 KiB from its 4 KiB slab, which is aligned to
-    /// 4 KiB only; such requests are sent to its buddy heap instead, as a
-    /// block of `align` bytes (which the buddy aligns to its size).
+    /// The whole block that serves `layout`, as the layout
+    /// `ax_slab_allocator` is given (for `allocate` and `deallocate` alike):
+    /// a slab block as `(class, class)`, a buddy block as `(2^k, 1)`. So
+    /// the route and the buddy's counts never depend on the size a block is
+    /// freed with. `None` when no block is large enough.
+    ///
+    /// A small block with an alignment above 4 KiB goes to the buddy heap as
+    /// a block of `align` bytes: `ax_slab_allocator` would serve it from its
+    /// 4 KiB slab, which is aligned to 4 KiB only.
     #[inline]
-    fn normalize(layout: Layout) -> AllocResult<Layout> {
-        if layout.size() <= MAX_SLAB_BLOCK && layout.align() > MAX_SLAB_BLOCK {
-            Layout::from_size_align(layout.align(), layout.align()).map_err(|_| AllocError::NoMemory)
-        } else {
-            Ok(layout)
+    fn block(layout: Layout) -> Option<Layout> {
+        let (size, align) = (layout.size(), layout.align());
+        if size <= MAX_SLAB_BLOCK && align <= MAX_SLAB_BLOCK {
+            // Slab blocks of `class` bytes are aligned to `class`: each slab
+            // is carved from a buddy block of 64 of them.
+            let class = size.max(align).max(64).next_power_of_two();
+            return Layout::from_size_align(class, class).ok();
         }
+        // Above 4 KiB: ax_slab_allocator routes it to its buddy heap, which
+        // aligns a block to its size.
+        let block = size.checked_next_power_of_two()?.max(align);
+        if block > MAX_BLOCK {
+            return None;
+        }
+        Layout::from_size_align(block, 1).ok()
     }
 
-    /// The slab or buddy block a (normalized) layout lands in, as
-    /// `ax_slab_allocator` 0.4 routes it.
-    fn class(layout: Layout) -> Class {
-        if layout.size() > MAX_SLAB_BLOCK {
-            let block = layout.size().next_power_of_two().max(layout.align());
-            return Class::Buddy(block.trailing_zeros());
-        }
-        let need = layout.size().max(layout.align()).max(64);
-        Class::Slab(need.next_power_of_two())
+    /// `true` when `ax_slab_allocator` serves this (normalised) block from
+    /// its buddy heap.
+    #[inline]
+    fn is_buddy(block: Layout) -> bool {
+        block.size() > MAX_SLAB_BLOCK
     }
 
-    /// Hands the page-trimmed range `[start, start + len)` to the heap,
-    /// creating it on the first call.
+    /// Hands the page-trimmed range `[start, start + len)` (its provenance
+    /// exposed) to the heap, creating it on the first call with at least
+    /// `MIN_FIRST_REGION` bytes.
     ///
     /// # Safety
-    /// The range is memory the caller gave to this allocator.
-    unsafe fn give(&mut self, start: usize, len: usize) -> AllocResult {
+    /// The range is memory the caller gave to this allocator; `len` is a
+    /// non-zero multiple of `PAGE`, at least `MIN_FIRST_REGION` for the
+    /// first call.
+    unsafe fn give(&mut self, start: usize, len: usize) {
         match &mut self.heap {
             Some(heap) => {
                 // SAFETY: page-aligned, a multiple of a page, the caller's.
@@ -100,9 +110,6 @@ impl SlabByteAllocator {
             }
             None => {
                 let first = len - len % MIN_FIRST_REGION;
-                if first == 0 {
-                    return Err(AllocError::InvalidParam);
-                }
                 // SAFETY: page-aligned, a non-zero multiple of 32 KiB, the
                 // caller's: every assertion of `Heap::new` holds.
                 let mut heap = unsafe { Heap::new(start, first) };
@@ -113,7 +120,6 @@ impl SlabByteAllocator {
                 self.heap = Some(heap);
             }
         }
-        Ok(())
     }
 }
 
@@ -124,115 +130,122 @@ impl Default for SlabByteAllocator {
 }
 
 impl BaseAllocator for SlabByteAllocator {
-    unsafe fn init(&mut self, start: usize, size: usize) -> AllocResult {
+    type Addr = *mut u8;
+
+    unsafe fn init(&mut self, start: *mut u8, size: usize) -> AllocResult {
         let has_memory = self.heap.is_some();
         // SAFETY: forwarded from the caller.
         unsafe { init_first(self, has_memory, start, size) }
     }
 
-    unsafe fn add_memory(&mut self, start: usize, size: usize) -> AllocResult {
-        let end = region_end(start, size)?;
-        self.regions.check(start, end)?;
-        let from = start.max(1);
+    unsafe fn add_memory(&mut self, start: *mut u8, size: usize) -> AllocResult {
+        let base = start.addr();
+        let end = region_end(base, size)?;
+        self.regions.check(base, end)?;
+        // Never address 0; page-aligned ends stay a page below the top, so
+        // the wrapped buddy's `block + WORD` never overflows.
+        let from = base.max(1);
         let (first, len) = trim_region(from, end - from, PAGE, PAGE)?;
-        // SAFETY: the trimmed range lies inside the caller's region.
-        unsafe { self.give(first, len)? };
+        if self.heap.is_none() && len < MIN_FIRST_REGION {
+            return Err(AllocError::InvalidParam);
+        }
         // The region as given is recorded, so that no part of it can be
-        // given again; `check` above made room for it.
-        self.regions.insert(start, end)?;
+        // given again.
+        self.regions.insert(base, end)?;
+        // ax_slab_allocator turns these integers back into pointers.
+        let first = start.with_addr(first).expose_provenance();
+        // SAFETY: the trimmed range lies inside the caller's region (its
+        // provenance exposed), and has the shape `give` needs.
+        unsafe { self.give(first, len) };
         self.total += len;
         Ok(())
     }
 }
 
-impl ByteAllocator for SlabByteAllocator {
+// SAFETY: blocks come from `ax_slab_allocator`, disjoint while live, inside
+// the regions given; `block` picks a slab or buddy block aligned to at
+// least the layout's alignment and at least `usable_size` long. Every
+// fitting layout normalises to the same block, so `dealloc` frees the
+// block it was allocated as; `resize_in_place` keeps the block or gives
+// back whole upper halves of a buddy block.
+unsafe impl ByteAllocator for SlabByteAllocator {
     #[inline]
     fn alloc(&mut self, layout: Layout) -> AllocResult<NonNull<u8>> {
         check_layout(layout)?;
-        let layout = Self::normalize(layout)?;
+        let block = Self::block(layout).ok_or(AllocError::Unsupported)?;
         let heap = self.heap.as_mut().ok_or(AllocError::NoMemory)?;
-        let addr = heap.allocate(layout).map_err(|_| AllocError::NoMemory)?;
-        NonNull::new(addr as *mut u8).ok_or(AllocError::NoMemory)
+        let addr = heap.allocate(block).map_err(|_| AllocError::NoMemory)?;
+        // The address is inside a region whose provenance was exposed.
+        NonNull::new(core::ptr::with_exposed_provenance_mut(addr)).ok_or(AllocError::NoMemory)
     }
 
     #[inline]
     unsafe fn dealloc(&mut self, ptr: NonNull<u8>, layout: Layout) {
         debug_assert!(self.owns(ptr, layout), "SlabByteAllocator: freeing {ptr:p}, not from this heap");
-        let (Some(heap), Ok(layout)) = (self.heap.as_mut(), Self::normalize(layout)) else {
-            return; // unreachable for a live block
+        let (Some(heap), Some(block)) = (self.heap.as_mut(), Self::block(layout)) else {
+            debug_assert!(false, "SlabByteAllocator: freeing a block it never served");
+            return;
         };
-        // SAFETY: the caller guarantees `ptr` is live here for `layout`,
-        // and `normalize` maps it as it did when it was allocated.
-        unsafe { heap.deallocate(ptr.as_ptr() as usize, layout) }
+        // SAFETY: the caller guarantees `ptr` is live here for a layout that
+        // normalises to the block it was allocated as.
+        unsafe { heap.deallocate(ptr.as_ptr().expose_provenance(), block) }
     }
 
-    fn total_bytes(&self) -> usize {
-        self.total
+    /// In place while the block stays in its slab or buddy block (either
+    /// way); a buddy block shrinking to a smaller buddy block gives its
+    /// upper halves back. Other resizes are `Unsupported` (they move).
+    unsafe fn resize_in_place(&mut self, ptr: NonNull<u8>, layout: Layout, new_size: usize) -> AllocResult {
+        let new = Layout::from_size_align(new_size, layout.align()).map_err(|_| AllocError::InvalidParam)?;
+        check_layout(new)?;
+        let old = Self::block(layout).ok_or(AllocError::InvalidParam)?;
+        let new = Self::block(new).ok_or(AllocError::Unsupported)?;
+        if new == old {
+            return Ok(());
+        }
+        if !(Self::is_buddy(old) && Self::is_buddy(new) && new.size() < old.size()) {
+            return Err(AllocError::Unsupported);
+        }
+        let heap = self.heap.as_mut().ok_or(AllocError::InvalidParam)?;
+        let mut half = old.size();
+        while half > new.size() {
+            half /= 2;
+            // SAFETY: `half` is a power of two below a valid layout's size.
+            let tail_block = unsafe { Layout::from_size_align_unchecked(half, 1) };
+            let tail = ptr.as_ptr().wrapping_add(half).expose_provenance();
+            // SAFETY: the upper half of what is left of the live buddy block
+            // is a naturally aligned block of `half > 4 KiB` bytes (so
+            // routed to the buddy heap); its buddy (the lower half) stays
+            // live, so nothing merges, and the buddy's counts drop by the
+            // bytes the block no longer takes.
+            unsafe { heap.deallocate(tail, tail_block) };
+        }
+        Ok(())
+    }
+
+    #[inline]
+    unsafe fn usable_size(&self, _ptr: NonNull<u8>, layout: Layout) -> usize {
+        Self::block(layout).map_or(layout.size(), |b| b.size())
     }
 
     /// Blocks in use: slab blocks at their slab's size, buddy blocks at
     /// their power of two. `ax_slab_allocator`'s own figures count slab
     /// memory twice (in the slab and in the buddy block it was carved
     /// from); this takes the carved memory out again.
-    fn used_bytes(&self) -> usize {
-        self.heap.as_ref().map_or(0, |h| h.used_bytes() - (h.total_bytes() - self.total))
-    }
-
-    fn available_bytes(&self) -> usize {
-        self.total - self.used_bytes()
-    }
-
-    /// In place while the block stays in the same slab; else moved.
-    unsafe fn grow(&mut self, ptr: NonNull<u8>, old: Layout, new: Layout) -> AllocResult<NonNull<u8>> {
-        check_grow(old, new)?;
-        // SAFETY: forwarded from the caller.
-        unsafe { self.resize(ptr, old, new, false) }
-    }
-
-    /// In place while the block stays in the same slab or buddy block;
-    /// else moved.
-    unsafe fn shrink(&mut self, ptr: NonNull<u8>, old: Layout, new: Layout) -> AllocResult<NonNull<u8>> {
-        check_shrink(old, new)?;
-        // SAFETY: forwarded from the caller.
-        unsafe { self.resize(ptr, old, new, true) }
+    fn figures(&self) -> Figures {
+        let used = self.heap.as_ref().map_or(0, |h| {
+            let carved = h.total_bytes().saturating_sub(self.total);
+            h.used_bytes().saturating_sub(carved)
+        });
+        Figures::new(self.total, used)
     }
 }
 
-impl SlabByteAllocator {
-    /// Keeps the block when `new` lands in the same slab (either way) or,
-    /// shrinking, the same buddy block: freeing it later with `new` then
-    /// returns the same block. (A buddy block is not grown in place, nor
-    /// shrunk to a layout the buddy would see as larger: the buddy heap
-    /// inside keeps a sum of requested sizes that must not drop below
-    /// zero.)
-    ///
-    /// # Safety
-    /// `ptr` is live here for `old`.
-    unsafe fn resize(
-        &mut self,
-        ptr: NonNull<u8>,
-        old: Layout,
-        new: Layout,
-        shrinking: bool,
-    ) -> AllocResult<NonNull<u8>> {
-        check_layout(new)?;
-        let (no, nn) = (Self::normalize(old)?, Self::normalize(new)?);
-        // A buddy block may only keep a layout whose size, as the buddy
-        // sees it, is no larger than the one it was allocated with: its
-        // running sum of requested sizes must never drop below zero.
-        let same_block = Self::class(no) == Self::class(nn)
-            && (matches!(Self::class(nn), Class::Slab(_)) || (shrinking && nn.size() <= no.size()));
-        if same_block && (ptr.as_ptr() as usize).is_multiple_of(new.align()) {
-            return Ok(ptr);
-        }
-        // SAFETY: forwarded from the caller.
-        unsafe { move_block(self, ptr, old, new) }
-    }
-}
-
-impl Owns for SlabByteAllocator {
+// SAFETY: a block is inside one region, or (a buddy block merged from two
+// adjacent regions) inside regions that `RegionSet` merged into one range;
+// memory never given is in no range.
+unsafe impl Owns for SlabByteAllocator {
     #[inline]
     fn owns(&self, ptr: NonNull<u8>, layout: Layout) -> bool {
-        self.regions.contains(ptr.as_ptr() as usize, layout.size())
+        self.regions.contains(ptr.addr().get(), layout.size())
     }
 }

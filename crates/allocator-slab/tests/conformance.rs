@@ -19,3 +19,8 @@ byte_allocator_tests!(
     SlabByteAllocator::new(),
     ByteConfig::new(96 * 1024).more_regions(&[4096, 12 * 1024, 512 * 1024]).keeps_size_classes(),
 );
+byte_allocator_tests!(
+    adjacent,
+    SlabByteAllocator::new(),
+    ByteConfig::new(128 * 1024).adjacent().keeps_size_classes(),
+);

@@ -1,16 +1,17 @@
-//! Every assertion of ax_slab_allocator is met before it is reached, and
-//! its one misalignment is routed around.
+//! Every assertion of ax_slab_allocator is met before it is reached, its
+//! one misalignment is routed around, and every refusal has the error kind
+//! the workspace documents.
 
 use core::alloc::Layout;
 
 use allocator_core::{AllocError, BaseAllocator, ByteAllocator};
-use allocator_slab::{SlabByteAllocator, MIN_FIRST_REGION, PAGE};
+use allocator_slab::{SlabByteAllocator, MAX_REGIONS, MIN_FIRST_REGION, PAGE};
 use allocator_testkit::TestRegion;
 
 fn slab(region: &TestRegion, offset: usize, size: usize) -> Result<SlabByteAllocator, AllocError> {
     let mut h = SlabByteAllocator::new();
     // SAFETY: inside a region that outlives the heap.
-    unsafe { h.init(region.start() + offset, size) }?;
+    unsafe { h.init(region.ptr().wrapping_add(offset), size) }?;
     Ok(h)
 }
 
@@ -42,10 +43,27 @@ fn later_regions_are_trimmed_to_pages() {
     let more = TestRegion::new(3 * PAGE, PAGE, 0);
     let mut h = slab(&region, 0, region.size()).unwrap();
     // SAFETY: inside a region that outlives the heap; under one page once trimmed.
-    assert_eq!(unsafe { h.add_memory(more.start() + 1, PAGE) }, Err(AllocError::InvalidParam));
+    assert_eq!(unsafe { h.add_memory(more.ptr().wrapping_add(1), PAGE) }, Err(AllocError::InvalidParam));
     // SAFETY: as above.
-    unsafe { h.add_memory(more.start() + 1, 3 * PAGE - 1) }.unwrap();
+    unsafe { h.add_memory(more.ptr().wrapping_add(1), 3 * PAGE - 1) }.unwrap();
     assert_eq!(h.total_bytes(), MIN_FIRST_REGION + 2 * PAGE);
+}
+
+#[test]
+fn a_second_init_is_already_initialized_and_a_full_table_table_full() {
+    let region = TestRegion::new(MIN_FIRST_REGION, PAGE, 0);
+    let more: Vec<TestRegion> = (0..MAX_REGIONS).map(|_| TestRegion::new(PAGE, PAGE, 0)).collect();
+    let mut h = slab(&region, 0, region.size()).unwrap();
+    // SAFETY: a correct heap refuses a second init untouched.
+    assert_eq!(unsafe { h.init(more[0].ptr(), PAGE) }, Err(AllocError::AlreadyInitialized));
+    for r in &more[..MAX_REGIONS - 1] {
+        // SAFETY: each region outlives the heap.
+        unsafe { h.add_memory(r.ptr(), PAGE) }.unwrap();
+    }
+    let total = h.total_bytes();
+    // SAFETY: a correct heap refuses it untouched.
+    assert_eq!(unsafe { h.add_memory(more[MAX_REGIONS - 1].ptr(), PAGE) }, Err(AllocError::TableFull));
+    assert_eq!(h.total_bytes(), total);
 }
 
 #[test]
@@ -55,7 +73,9 @@ fn small_blocks_with_large_alignment_are_aligned() {
     for align in [8192, 65536] {
         let l = Layout::from_size_align(100, align).unwrap();
         let p = h.alloc(l).unwrap();
-        assert_eq!(p.as_ptr() as usize % align, 0, "ax_slab_allocator alone gives 4 KiB alignment");
+        assert_eq!(p.addr().get() % align, 0, "ax_slab_allocator alone gives 4 KiB alignment");
+        // SAFETY: live for `l`.
+        assert_eq!(unsafe { h.usable_size(p, l) }, align);
         // SAFETY: live for `l`.
         unsafe { h.dealloc(p, l) };
     }
@@ -78,16 +98,20 @@ fn figures_count_carved_slab_memory_once() {
     assert_eq!(h.used_bytes(), 0);
 }
 
+/// Past the inner buddy's largest block the heap never serves a block:
+/// `Unsupported`; within it, a block that does not fit now is `NoMemory`.
 #[test]
-fn blocks_past_the_buddy_limit_are_no_memory() {
+fn blocks_past_the_buddy_limit_are_unsupported() {
     let region = TestRegion::new(MIN_FIRST_REGION, PAGE, 0);
     let mut h = slab(&region, 0, region.size()).unwrap();
     let cases = [(1usize << 31 | 1, 1), (isize::MAX as usize - PAGE, 1), (8, 1usize << (usize::BITS - 2))];
     // (The first is no valid `Layout` on 32-bit targets.)
     for (size, align) in cases {
         let Ok(l) = Layout::from_size_align(size, align) else { continue };
-        assert_eq!(h.alloc(l), Err(AllocError::NoMemory), "{size} / {align}");
+        assert_eq!(h.alloc(l), Err(AllocError::Unsupported), "{size} / {align}");
     }
+    let l = Layout::from_size_align(MIN_FIRST_REGION + 1, 8).unwrap();
+    assert_eq!(h.alloc(l), Err(AllocError::NoMemory));
 }
 
 #[test]
@@ -112,8 +136,37 @@ fn a_shrunk_over_aligned_block_frees_cleanly() {
         p.as_ptr().write_bytes(7, 100);
         let q = h.shrink(p, big, small).unwrap();
         assert!(core::slice::from_raw_parts(q.as_ptr(), 100).iter().all(|&b| b == 7));
-        assert_eq!(q.as_ptr() as usize % 8192, 0);
+        assert_eq!(q.addr().get() % 8192, 0);
         h.dealloc(q, small);
+    }
+    assert_eq!(h.used_bytes(), 0);
+}
+
+#[test]
+fn resizes_stay_in_place_within_a_class_and_shrink_buddy_blocks_in_place() {
+    let region = TestRegion::new(1 << 20, PAGE, 0);
+    let mut h = slab(&region, 0, region.size()).unwrap();
+    let l = Layout::from_size_align(70, 8).unwrap();
+    let p = h.alloc(l).unwrap();
+    // SAFETY: `p` is live for each layout in turn.
+    unsafe {
+        h.resize_in_place(p, l, 128).unwrap();
+        let l = Layout::from_size_align(128, 8).unwrap();
+        assert_eq!(h.resize_in_place(p, l, 129), Err(AllocError::Unsupported));
+        assert_eq!(h.resize_in_place(p, l, 64), Err(AllocError::Unsupported));
+        h.dealloc(p, l);
+    }
+    let big = Layout::from_size_align(60_000, 8).unwrap();
+    let p = h.alloc(big).unwrap();
+    assert_eq!(h.used_bytes(), 65536);
+    // SAFETY: `p` is live for each layout in turn.
+    unsafe {
+        h.resize_in_place(p, big, 9000).unwrap();
+        assert_eq!(h.used_bytes(), 16384);
+        let mid = Layout::from_size_align(9000, 8).unwrap();
+        // To a slab class: it would have to move.
+        assert_eq!(h.resize_in_place(p, mid, 4000), Err(AllocError::Unsupported));
+        h.dealloc(p, mid);
     }
     assert_eq!(h.used_bytes(), 0);
 }

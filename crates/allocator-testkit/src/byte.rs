@@ -7,5 +7,7 @@ mod suite;
 
 pub use config::ByteConfig;
 pub use ops::{align_strategy, apply, byte_ops, check_byte_ops, run_byte_ops, size_strategy, ByteOp};
-pub use shadow::{ByteShadow, Resize};
-pub use suite::{add_memory, bad_input, edges, fill_and_recover, resize};
+pub use shadow::{ByteShadow, OwnsFn, Resize};
+pub use suite::{
+    add_memory, adjacent_regions, bad_input, edges, fill_and_recover, resize, IntoSubject, Subject,
+};

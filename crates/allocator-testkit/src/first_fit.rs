@@ -3,8 +3,8 @@
 use core::{alloc::Layout, ptr::NonNull};
 
 use allocator_core::{
-    align_up, check_grow, check_layout, check_shrink, init_first, move_block, region_end, AllocError,
-    AllocResult, BaseAllocator, ByteAllocator, Owns, RegionSet,
+    helpers::{align_up, check_layout, init_first, region_end, RegionSet},
+    AllocError, AllocResult, BaseAllocator, ByteAllocator, Figures, Owns,
 };
 
 /// First fit over a sorted, fixed-size table of live blocks.
@@ -17,6 +17,10 @@ use allocator_core::{
 #[derive(Debug)]
 pub struct FirstFit<const BLOCKS: usize = 4096> {
     regions: RegionSet<8>,
+    /// The regions as given, with the pointers whose provenance covers
+    /// them: every block's pointer is derived from one.
+    given: [(*mut u8, usize); 8],
+    given_len: usize,
     /// Live blocks as `(start, end)`, sorted by start.
     blocks: [(usize, usize); BLOCKS],
     len: usize,
@@ -30,7 +34,21 @@ unsafe impl<const BLOCKS: usize> Send for FirstFit<BLOCKS> {}
 impl<const BLOCKS: usize> FirstFit<BLOCKS> {
     /// A heap with no memory.
     pub const fn new() -> Self {
-        Self { regions: RegionSet::new(), blocks: [(0, 0); BLOCKS], len: 0, used: 0 }
+        Self {
+            regions: RegionSet::new(),
+            given: [(core::ptr::null_mut(), 0); 8],
+            given_len: 0,
+            blocks: [(0, 0); BLOCKS],
+            len: 0,
+            used: 0,
+        }
+    }
+
+    /// A pointer to `addr` with the provenance of the region holding it.
+    fn pointer(&self, addr: usize) -> Option<NonNull<u8>> {
+        let (base, _) =
+            self.given[..self.given_len].iter().find(|(p, end)| p.addr() <= addr && addr < *end)?;
+        NonNull::new(base.with_addr(addr))
     }
 
     fn live(&self) -> &[(usize, usize)] {
@@ -58,19 +76,30 @@ impl<const BLOCKS: usize> Default for FirstFit<BLOCKS> {
 }
 
 impl<const BLOCKS: usize> BaseAllocator for FirstFit<BLOCKS> {
-    unsafe fn init(&mut self, start: usize, size: usize) -> AllocResult {
+    type Addr = *mut u8;
+
+    unsafe fn init(&mut self, start: *mut u8, size: usize) -> AllocResult {
         let has_memory = !self.regions.is_empty();
         // SAFETY: forwarded from the caller.
         unsafe { init_first(self, has_memory, start, size) }
     }
 
-    unsafe fn add_memory(&mut self, start: usize, size: usize) -> AllocResult {
-        let end = region_end(start, size)?;
-        self.regions.insert(start, end)
+    unsafe fn add_memory(&mut self, start: *mut u8, size: usize) -> AllocResult {
+        let end = region_end(start.addr(), size)?;
+        if self.given_len == self.given.len() {
+            return Err(AllocError::TableFull);
+        }
+        self.regions.insert(start.addr(), end)?;
+        self.given[self.given_len] = (start, end);
+        self.given_len += 1;
+        Ok(())
     }
 }
 
-impl<const BLOCKS: usize> ByteAllocator for FirstFit<BLOCKS> {
+// SAFETY: blocks are disjoint ranges of the regions given (the sorted table
+// proves it), aligned as asked, valid until freed; in-place resizes keep
+// within the gap before the next block; usable size is the size asked for.
+unsafe impl<const BLOCKS: usize> ByteAllocator for FirstFit<BLOCKS> {
     fn alloc(&mut self, layout: Layout) -> AllocResult<NonNull<u8>> {
         check_layout(layout)?;
         if self.len == BLOCKS {
@@ -89,7 +118,7 @@ impl<const BLOCKS: usize> ByteAllocator for FirstFit<BLOCKS> {
                     self.blocks[next] = (s, e);
                     self.len += 1;
                     self.used += layout.size();
-                    return NonNull::new(s as *mut u8).ok_or(AllocError::NoMemory);
+                    return self.pointer(s).ok_or(AllocError::NoMemory);
                 }
                 if gap_end == r_end {
                     break;
@@ -102,71 +131,39 @@ impl<const BLOCKS: usize> ByteAllocator for FirstFit<BLOCKS> {
     }
 
     unsafe fn dealloc(&mut self, ptr: NonNull<u8>, layout: Layout) {
-        let Some(i) = self.index_of(ptr.as_ptr() as usize) else {
+        let Some(i) = self.index_of(ptr.as_ptr().addr()) else {
             debug_assert!(false, "FirstFit: freeing {ptr:p}, which is not a live block");
             return;
         };
-        debug_assert_eq!(self.blocks[i].1 - self.blocks[i].0, layout.size(), "FirstFit: wrong layout");
+        debug_assert!(self.blocks[i].1 - self.blocks[i].0 <= layout.size(), "FirstFit: wrong layout");
         self.used -= self.blocks[i].1 - self.blocks[i].0;
         self.blocks.copy_within(i + 1..self.len, i);
         self.len -= 1;
     }
 
-    fn total_bytes(&self) -> usize {
-        self.regions.total()
+    fn figures(&self) -> Figures {
+        Figures::new(self.regions.total(), self.used)
     }
 
-    fn used_bytes(&self) -> usize {
-        self.used
-    }
-
-    fn available_bytes(&self) -> usize {
-        self.total_bytes() - self.used
-    }
-
-    unsafe fn grow(
-        &mut self,
-        ptr: NonNull<u8>,
-        old_layout: Layout,
-        new_layout: Layout,
-    ) -> AllocResult<NonNull<u8>> {
-        check_grow(old_layout, new_layout)?;
-        let addr = ptr.as_ptr() as usize;
-        if let (Some(i), true) = (self.index_of(addr), addr.is_multiple_of(new_layout.align())) {
-            let r_end = self.regions.get(self.regions.find(addr, 0).unwrap_or(0)).map_or(0, |r| r.1);
-            let limit = self.gap_end(i + 1, r_end);
-            if let Some(end) = addr.checked_add(new_layout.size()).filter(|&e| e <= limit) {
-                self.used += new_layout.size() - old_layout.size();
-                self.blocks[i].1 = end;
-                return Ok(ptr);
-            }
-        }
-        // SAFETY: `ptr` is live for `old_layout` (caller's contract).
-        unsafe { move_block(self, ptr, old_layout, new_layout) }
-    }
-
-    unsafe fn shrink(
-        &mut self,
-        ptr: NonNull<u8>,
-        old_layout: Layout,
-        new_layout: Layout,
-    ) -> AllocResult<NonNull<u8>> {
-        check_shrink(old_layout, new_layout)?;
-        let addr = ptr.as_ptr() as usize;
-        match self.index_of(addr) {
-            Some(i) if addr.is_multiple_of(new_layout.align()) => {
-                self.used -= old_layout.size() - new_layout.size();
-                self.blocks[i].1 = addr + new_layout.size();
-                Ok(ptr)
-            }
-            // SAFETY: `ptr` is live for `old_layout` (caller's contract).
-            _ => unsafe { move_block(self, ptr, old_layout, new_layout) },
-        }
+    unsafe fn resize_in_place(&mut self, ptr: NonNull<u8>, layout: Layout, new_size: usize) -> AllocResult {
+        check_layout(
+            Layout::from_size_align(new_size, layout.align()).map_err(|_| AllocError::InvalidParam)?,
+        )?;
+        let addr = ptr.as_ptr().addr();
+        let i = self.index_of(addr).ok_or(AllocError::InvalidParam)?;
+        let r_end = self.regions.get(self.regions.find(addr, 0).unwrap_or(0)).map_or(0, |r| r.1);
+        let limit = self.gap_end(i + 1, r_end);
+        let end = addr.checked_add(new_size).filter(|&e| e <= limit).ok_or(AllocError::NoMemory)?;
+        self.used = self.used - (self.blocks[i].1 - addr) + new_size;
+        self.blocks[i].1 = end;
+        Ok(())
     }
 }
 
-impl<const BLOCKS: usize> Owns for FirstFit<BLOCKS> {
+// SAFETY: true exactly for ranges inside the regions given, which hold
+// every live block and nothing of anyone else's.
+unsafe impl<const BLOCKS: usize> Owns for FirstFit<BLOCKS> {
     fn owns(&self, ptr: NonNull<u8>, layout: Layout) -> bool {
-        self.regions.contains(ptr.as_ptr() as usize, layout.size())
+        self.regions.contains(ptr.as_ptr().addr(), layout.size())
     }
 }

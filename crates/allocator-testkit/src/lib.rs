@@ -14,14 +14,67 @@ pub mod workload;
 pub use byte::ByteConfig;
 pub use first_fit::FirstFit;
 pub use id::IdConfig;
-pub use memory::TestRegion;
+pub use memory::{TestAddress, TestRegion};
 pub use page::PageConfig;
 pub use rng::XorShift;
 pub use violation::Violation;
 
 #[doc(hidden)]
 pub mod __private {
-    pub use allocator_core::{BaseAllocator, Locked};
+    pub use crate::memory::TestAddress;
+    pub use allocator_core::{AllocResult, BaseAllocator, ByteAllocator, Owns};
+    pub use allocator_sync::{InitHeap, Locked, SpinLock};
+
+    /// Autoref specialisation: `(&Probe::of(&a)).owns_fn()` is the
+    /// allocator's `owns` when it implements [`Owns`], `None` otherwise,
+    /// decided where the concrete type is known (inside the suite macros).
+    #[derive(Debug)]
+    pub struct Probe<A>(core::marker::PhantomData<fn(&A)>);
+
+    impl<A> Probe<A> {
+        /// A probe for the type of `_a`.
+        pub fn of(_a: &A) -> Self {
+            Probe(core::marker::PhantomData)
+        }
+    }
+
+    /// Chosen when `A: Owns`.
+    pub trait ViaOwns<A> {
+        /// The allocator's `owns`.
+        fn owns_fn(&self) -> Option<crate::byte::OwnsFn<A>>;
+    }
+
+    impl<A: Owns + ByteAllocator> ViaOwns<A> for &Probe<A> {
+        fn owns_fn(&self) -> Option<crate::byte::OwnsFn<A>> {
+            Some(|a, p, l| a.owns(p, l))
+        }
+    }
+
+    /// Chosen otherwise.
+    pub trait ViaNothing<A> {
+        /// Nothing to check.
+        fn owns_fn(&self) -> Option<crate::byte::OwnsFn<A>>;
+    }
+
+    impl<A> ViaNothing<A> for Probe<A> {
+        fn owns_fn(&self) -> Option<crate::byte::OwnsFn<A>> {
+            None
+        }
+    }
+
+    /// The allocator `$new` makes, as a suite subject that checks ownership
+    /// when the allocator's type implements [`Owns`].
+    #[macro_export]
+    #[doc(hidden)]
+    macro_rules! __subject {
+        ($new:expr) => {{
+            #[allow(unused_imports)]
+            use $crate::__private::{ViaNothing as _, ViaOwns as _};
+            let alloc = $new;
+            let owns = (&$crate::__private::Probe::of(&alloc)).owns_fn();
+            $crate::byte::Subject { alloc, owns }
+        }};
+    }
 }
 
 /// The proptest version the strategies are written for.
@@ -79,22 +132,22 @@ macro_rules! byte_allocator_tests {
 
             #[test]
             fn fill_and_recover() {
-                $crate::expect($crate::byte::fill_and_recover($new, &config()));
+                $crate::expect($crate::byte::fill_and_recover($crate::__subject!($new), &config()));
             }
 
             #[test]
             fn resize() {
-                $crate::expect($crate::byte::resize($new, &config()));
+                $crate::expect($crate::byte::resize($crate::__subject!($new), &config()));
             }
 
             #[test]
             fn add_memory() {
-                $crate::expect($crate::byte::add_memory($new, &config()));
+                $crate::expect($crate::byte::add_memory($crate::__subject!($new), &config()));
             }
 
             #[test]
             fn edges() {
-                $crate::expect($crate::byte::edges($new, &config()));
+                $crate::expect($crate::byte::edges($crate::__subject!($new), &config()));
             }
 
             #[test]
@@ -104,7 +157,14 @@ macro_rules! byte_allocator_tests {
 
             #[test]
             fn op_sequences() {
-                $crate::byte::check_byte_ops(|| $new, &config());
+                $crate::byte::check_byte_ops(|| $crate::__subject!($new), &config());
+            }
+
+            /// The same memory as regions that touch: the heap may merge
+            /// them, and must still own, keep apart and free every block.
+            #[test]
+            fn adjacent_regions() {
+                $crate::expect($crate::byte::adjacent_regions(|| $crate::__subject!($new), &config()));
             }
         }
     };

@@ -424,8 +424,15 @@ pub fn page_bad_input<A: PageAllocator>(new: impl Fn() -> A, config: &PageConfig
         (config.base, 0),
     ] {
         let r = s.alloc_pages_at(base, num, ps)?;
-        ensure(r.is_err(), || Violation::Policy(format!("alloc_pages_at({base:#x}, {num}) gave {r:?}")))?;
+        let ok = if base == live && num == 1 { r == Err(AllocError::MemoryOverlap) } else { r.is_err() };
+        ensure(ok, || Violation::Policy(format!("alloc_pages_at({base:#x}, {num}) gave {r:?}")))?;
     }
+    // SAFETY: the range is already this allocator's; a correct allocator
+    // refuses a second init and touches no memory anyway.
+    let r = unsafe { s.alloc.init(config.base, config.size) };
+    ensure(r == Err(AllocError::AlreadyInitialized), || {
+        Violation::Policy(format!("a second init gave {r:?}, not AlreadyInitialized"))
+    })?;
     for (pos, num, want) in [
         (live + ps, 1usize, AllocError::NotAllocated),
         (live + 1, 1, AllocError::InvalidParam),

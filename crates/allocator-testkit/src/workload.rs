@@ -187,8 +187,8 @@ pub fn stress_ops() -> usize {
 /// runs [`two_threads`] with a `Vec` of `$vec_len` elements.
 ///
 /// The harness allocates before any test runs, so the heap is given its
-/// arena by [`Locked::with_init`](allocator_core::Locked::with_init), on
-/// the first allocation.
+/// arena by the `Locked` heap's one-time set-up
+/// ([`InitHeap`](allocator_sync::InitHeap)), on the first allocation.
 #[macro_export]
 macro_rules! global_alloc_test {
     ($heap:ty, $new:expr, $size:expr, $vec_len:expr $(,)?) => {
@@ -198,34 +198,38 @@ macro_rules! global_alloc_test {
 
         static mut ARENA: Arena = Arena([0; $size]);
 
-        fn give_arena(heap: &mut $heap) {
-            let start = (&raw mut ARENA) as usize;
-            // SAFETY: the arena is used by nothing but the heap, for the
-            // whole program; `Locked` runs this once.
-            unsafe { $crate::__private::BaseAllocator::init(heap, start, $size) }
-                .expect("the arena is a valid region");
+        /// Gives the heap the arena, once.
+        struct GiveArena;
+
+        impl $crate::__private::InitHeap<$heap> for GiveArena {
+            fn init(heap: &mut $heap) -> $crate::__private::AllocResult {
+                let start = $crate::__private::TestAddress::from_region((&raw mut ARENA).cast::<u8>());
+                // SAFETY: the arena is used by nothing but the heap, for the
+                // whole program; `Locked` runs this at most once.
+                unsafe { $crate::__private::BaseAllocator::init(heap, start, $size) }
+            }
         }
 
         #[global_allocator]
-        static HEAP: $crate::__private::Locked<$heap> =
-            $crate::__private::Locked::with_init($new, give_arena);
+        static HEAP: $crate::__private::Locked<$heap, $crate::__private::SpinLock, GiveArena> =
+            $crate::__private::Locked::new($new);
 
-        fn heap() -> &'static $crate::__private::Locked<$heap> {
-            &HEAP
+        fn used() -> usize {
+            HEAP.figures().expect("the heap is usable").used
         }
 
         #[test]
         fn real_work_and_a_thread_storm_return_the_heap() {
-            $crate::workload::two_threads(|| heap().used_bytes(), $vec_len);
-            let h = heap();
-            assert_eq!(h.used_bytes() + h.available_bytes(), h.total_bytes());
+            $crate::workload::two_threads(used, $vec_len);
+            let f = HEAP.figures().expect("the heap is usable");
+            assert_eq!(f.used + f.available(), f.total);
             // Then 2, 4 and 8 threads freeing each other's blocks.
             $crate::workload::stress(2, 1000);
             for threads in [2, 4, 8] {
-                let before = h.used_bytes();
+                let before = used();
                 $crate::workload::stress(threads, $crate::workload::stress_ops());
                 assert_eq!(
-                    $crate::workload::settled(|| h.used_bytes(), before),
+                    $crate::workload::settled(used, before),
                     before,
                     "{threads} threads: the stress leaked, or the heap miscounted"
                 );

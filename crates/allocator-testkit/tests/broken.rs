@@ -3,7 +3,9 @@
 
 use core::{alloc::Layout, ptr::NonNull};
 
-use allocator_core::{AllocError, AllocResult, BaseAllocator, ByteAllocator, IdAllocator, PageAllocator};
+use allocator_core::{
+    AllocError, AllocResult, BaseAllocator, ByteAllocator, Figures, IdAllocator, Owns, PageAllocator,
+};
 use allocator_testkit::{byte, id, page, ByteConfig, FirstFit, IdConfig, PageConfig, Violation};
 
 #[derive(Clone, Copy, Debug, PartialEq)]
@@ -20,6 +22,14 @@ enum Flaw {
     Leaks,
     /// Zero-size requests succeed.
     ZeroSize,
+    /// `owns` forgets every region but the first.
+    OwnsFirstRegionOnly,
+    /// `resize_in_place` answers `Ok` for a grow it did not make.
+    InPlaceGrowsNothing,
+    /// `usable_size` claims 64 bytes more than the block has.
+    UsableTooLarge,
+    /// `largest_free` reports the whole heap, even when it is in use.
+    LargestFreeLies,
 }
 
 #[derive(Debug)]
@@ -27,35 +37,42 @@ struct Broken {
     inner: FirstFit<4096>,
     flaw: Flaw,
     count: usize,
-    last: Option<usize>,
+    last: Option<NonNull<u8>>,
+    /// The first region, as `(start, end)`.
+    first: (usize, usize),
 }
 
 impl Broken {
     fn new(flaw: Flaw) -> Self {
-        Self { inner: FirstFit::new(), flaw, count: 0, last: None }
+        Self { inner: FirstFit::new(), flaw, count: 0, last: None, first: (0, 0) }
     }
 }
 
 impl BaseAllocator for Broken {
-    unsafe fn init(&mut self, start: usize, size: usize) -> AllocResult {
+    type Addr = *mut u8;
+
+    unsafe fn init(&mut self, start: *mut u8, size: usize) -> AllocResult {
+        self.first = (start.addr(), start.addr().saturating_add(size));
         // SAFETY: forwarded from the caller.
         unsafe { self.inner.init(start, size) }
     }
 
-    unsafe fn add_memory(&mut self, start: usize, size: usize) -> AllocResult {
+    unsafe fn add_memory(&mut self, start: *mut u8, size: usize) -> AllocResult {
         // SAFETY: forwarded from the caller.
         unsafe { self.inner.add_memory(start, size) }
     }
 }
 
-impl ByteAllocator for Broken {
+// SAFETY: not safe at all: each flaw breaks a promise on purpose, to show
+// the testkit catches it. Used only on memory the testkit owns.
+unsafe impl ByteAllocator for Broken {
     fn alloc(&mut self, layout: Layout) -> AllocResult<NonNull<u8>> {
         self.count += 1;
         match self.flaw {
             Flaw::ZeroSize if layout.size() == 0 => return Ok(NonNull::dangling()),
             Flaw::Overlapping if self.count.is_multiple_of(3) => {
                 if let Some(last) = self.last {
-                    return Ok(NonNull::new(last as *mut u8).unwrap());
+                    return Ok(last);
                 }
             }
             Flaw::Misaligned if layout.align() > 1 => {
@@ -71,12 +88,12 @@ impl ByteAllocator for Broken {
             // region starts 64 bytes into memory the shadow owns.
             unsafe { p.as_ptr().wrapping_sub(1).write_volatile(0xEE) };
         }
-        self.last = Some(p.as_ptr() as usize);
+        self.last = Some(p);
         Ok(p)
     }
 
     unsafe fn dealloc(&mut self, ptr: NonNull<u8>, layout: Layout) {
-        if self.last == Some(ptr.as_ptr() as usize) {
+        if self.last == Some(ptr) {
             self.last = None;
         }
         if self.flaw != Flaw::Leaks {
@@ -85,20 +102,57 @@ impl ByteAllocator for Broken {
         }
     }
 
-    fn total_bytes(&self) -> usize {
-        self.inner.total_bytes()
-    }
-
-    fn used_bytes(&self) -> usize {
+    fn figures(&self) -> Figures {
+        let f = self.inner.figures();
         match self.flaw {
-            Flaw::LiesAboutUsed => self.inner.used_bytes() / 2,
-            _ => self.inner.used_bytes(),
+            Flaw::LiesAboutUsed => Figures::new(f.total, f.used / 2),
+            _ => f,
         }
     }
 
     fn available_bytes(&self) -> usize {
-        self.inner.total_bytes() - self.inner.used_bytes()
+        // Computed from the truth, so the lie shows as a sum that is off.
+        let f = self.inner.figures();
+        f.total - f.used
     }
+
+    unsafe fn resize_in_place(&mut self, ptr: NonNull<u8>, layout: Layout, new_size: usize) -> AllocResult {
+        if self.flaw == Flaw::InPlaceGrowsNothing && new_size > layout.size() {
+            return Ok(());
+        }
+        // SAFETY: forwarded from the caller.
+        unsafe { self.inner.resize_in_place(ptr, layout, new_size) }
+    }
+
+    unsafe fn usable_size(&self, ptr: NonNull<u8>, layout: Layout) -> usize {
+        // SAFETY: forwarded from the caller.
+        let n = unsafe { self.inner.usable_size(ptr, layout) };
+        if self.flaw == Flaw::UsableTooLarge {
+            n + 64
+        } else {
+            n
+        }
+    }
+
+    fn largest_free(&self) -> Option<usize> {
+        (self.flaw == Flaw::LargestFreeLies).then(|| self.inner.total_bytes())
+    }
+}
+
+// SAFETY: as above: deliberately broken for one flaw.
+unsafe impl Owns for Broken {
+    fn owns(&self, ptr: NonNull<u8>, layout: Layout) -> bool {
+        let addr = ptr.as_ptr().addr();
+        match self.flaw {
+            Flaw::OwnsFirstRegionOnly => self.first.0 <= addr && addr + layout.size() <= self.first.1,
+            _ => self.inner.owns(ptr, layout),
+        }
+    }
+}
+
+/// The subject with its `owns` checked, as the suite macros make it.
+fn subject(flaw: Flaw) -> byte::Subject<Broken> {
+    byte::Subject { alloc: Broken::new(flaw), owns: Some(|a, p, l| a.owns(p, l)) }
 }
 
 fn config() -> ByteConfig {
@@ -109,9 +163,10 @@ fn caught(flaw: Flaw) -> Violation {
     let c = config();
     let mut found = None;
     for r in [
-        byte::fill_and_recover(Broken::new(flaw), &c),
-        byte::resize(Broken::new(flaw), &c),
+        byte::fill_and_recover(subject(flaw), &c),
+        byte::resize(subject(flaw), &c),
         byte::bad_input(|| Broken::new(flaw), &c),
+        byte::fill_and_recover(subject(flaw), &c.clone().adjacent()),
     ] {
         if let Err(v) = r {
             found = Some(v);
@@ -160,6 +215,41 @@ fn zero_size_blocks_are_caught() {
 }
 
 #[test]
+fn ownership_lost_across_adjacent_regions_is_caught() {
+    let v = caught(Flaw::OwnsFirstRegionOnly);
+    assert!(matches!(&v, Violation::Policy(m) if m.contains("owns")), "{v:?}");
+}
+
+#[test]
+fn an_in_place_resize_that_lies_is_caught() {
+    // The grown block overlaps its neighbour, or its new bytes were never
+    // the block's: the overlap or the neighbour's pattern shows it.
+    let c = config();
+    let ops: Vec<byte::ByteOp> = vec![
+        byte::ByteOp::Alloc { size: 32, align_log2: 3 },
+        byte::ByteOp::Alloc { size: 32, align_log2: 3 },
+        byte::ByteOp::Resize { index: 0, new_size: 4096, align_log2: 3, how: byte::Resize::InPlace },
+    ];
+    let r = byte::run_byte_ops(subject(Flaw::InPlaceGrowsNothing), &c, &ops);
+    assert!(matches!(r, Err(Violation::Overlap { .. } | Violation::Corrupted { .. })), "{r:?}");
+}
+
+#[test]
+fn an_overstated_usable_size_is_caught() {
+    let v = caught(Flaw::UsableTooLarge);
+    assert!(
+        matches!(v, Violation::Overlap { .. } | Violation::Corrupted { .. } | Violation::OutOfBounds { .. }),
+        "{v:?}"
+    );
+}
+
+#[test]
+fn a_lying_largest_free_is_caught() {
+    let v = caught(Flaw::LargestFreeLies);
+    assert!(matches!(&v, Violation::Policy(m) if m.contains("largest_free")), "{v:?}");
+}
+
+#[test]
 fn random_sequences_find_overlap() {
     let c = config();
     let ops: Vec<byte::ByteOp> =
@@ -195,9 +285,14 @@ impl Pages {
 }
 
 impl BaseAllocator for Pages {
+    type Addr = usize;
+
     unsafe fn init(&mut self, start: usize, size: usize) -> AllocResult {
-        let end = allocator_core::region_end(start, size)?;
-        if !start.is_multiple_of(4096) || !self.used.is_empty() || size < 4096 {
+        let end = allocator_core::helpers::region_end(start, size)?;
+        if !self.used.is_empty() {
+            return Err(AllocError::AlreadyInitialized);
+        }
+        if !start.is_multiple_of(4096) || size < 4096 {
             return Err(AllocError::InvalidParam);
         }
         let _ = end;
@@ -211,7 +306,9 @@ impl BaseAllocator for Pages {
     }
 }
 
-impl PageAllocator for Pages {
+// SAFETY: a correct page map, unless a flaw is switched on (for the tests
+// that show the testkit catches it); it touches no memory.
+unsafe impl PageAllocator for Pages {
     const PAGE_SIZE: usize = 4096;
 
     fn alloc_pages(&mut self, num: usize, align: usize) -> AllocResult<usize> {

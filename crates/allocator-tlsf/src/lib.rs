@@ -4,10 +4,14 @@
 use core::{alloc::Layout, ptr::NonNull};
 
 use allocator_core::{
-    check_grow, check_layout, check_shrink, init_first, move_block, region_end, trim_region, AllocError,
-    AllocResult, BaseAllocator, ByteAllocator, Owns, RegionSet,
+    helpers::{check_layout, init_first, region_end, trim_region, RegionSet},
+    AllocError, AllocResult, BaseAllocator, ByteAllocator, Figures, Owns,
 };
 use rlsf::Tlsf;
+
+mod header;
+
+use header::Block;
 
 /// rlsf's block granularity: every block size and pool start is a multiple
 /// of it (32 bytes on 64-bit targets, 16 on 32-bit).
@@ -31,8 +35,18 @@ pub const MAX_POOL_SIZE: Option<usize> = {
     }
 };
 
+/// The largest block rlsf ever serves, header and alignment padding
+/// included: the smallest size of its top size class (7.75 GiB on 64-bit
+/// targets, about 3.9 GiB on 32-bit ones). A request whose size, plus the
+/// header and the worst-case padding for its alignment, rounds up past it
+/// is [`Unsupported`](AllocError::Unsupported).
+pub const MAX_BLOCK: usize = {
+    let top = 1usize << (GRANULARITY.trailing_zeros() + FLLEN as u32 - 1);
+    top + (SLLEN - 1) * (top / SLLEN)
+};
+
 /// How many separate regions one allocator tracks (each may be split into
-/// several pools).
+/// several pools; adjacent regions share one entry).
 pub const MAX_REGIONS: usize = 32;
 
 /// A TLSF (two-level segregated fit) heap over `rlsf`: O(1) allocate and
@@ -56,28 +70,14 @@ impl TlsfByteAllocator {
         Self { tlsf: Tlsf::new(), regions: RegionSet::new(), total: 0, used: 0 }
     }
 
-    /// The bytes rlsf's block for the allocation at `ptr` occupies, header
-    /// and padding included.
-    ///
-    /// rlsf 0.2.3 puts a used block's header (`size | flags`, then a link)
-    /// `GRANULARITY / 2` bytes before the payload, or, for alignments of at
-    /// least `GRANULARITY`, stores a pointer to the header in the word just
-    /// before the payload. The size's low bits are flags.
-    ///
-    /// # Safety
-    /// `ptr` is a live allocation of this heap made with alignment `align`.
+    /// The block rlsf searches for to serve `layout` (its size, header and
+    /// worst-case padding rounded up to `GRANULARITY`, as `Tlsf::allocate`
+    /// computes it), when it is one rlsf can ever serve.
     #[inline]
-    unsafe fn block_size(ptr: NonNull<u8>, align: usize) -> usize {
-        let header: *const usize = if align >= GRANULARITY {
-            // SAFETY: for such alignments rlsf keeps the header's address in
-            // the word before the payload, inside the block.
-            unsafe { ptr.as_ptr().cast::<*const usize>().sub(1).read() }
-        } else {
-            ptr.as_ptr().wrapping_sub(GRANULARITY / 2).cast()
-        };
-        // SAFETY: `header` is the block's header, which rlsf keeps valid
-        // while the block is live.
-        unsafe { header.read() & !(GRANULARITY - 1) }
+    fn search_size(layout: Layout) -> Option<usize> {
+        let overhead = layout.align().saturating_sub(GRANULARITY / 2) + GRANULARITY / 2;
+        let size = layout.size().checked_add(overhead)?.checked_add(GRANULARITY - 1)? & !(GRANULARITY - 1);
+        (size <= MAX_BLOCK).then_some(size)
     }
 
     /// Hands `[start, start + len)` (aligned to and a multiple of
@@ -85,19 +85,21 @@ impl TlsfByteAllocator {
     /// bytes that became free.
     ///
     /// # Safety
-    /// The range is memory the caller gave to this heap.
-    unsafe fn insert_pools(&mut self, start: usize, len: usize) -> usize {
+    /// The range is memory the caller gave to this heap, and `start`
+    /// carries its provenance.
+    unsafe fn insert_pools(&mut self, start: *mut u8, len: usize) -> usize {
         let (mut cursor, mut left, mut free) = (start, len, 0);
         while left >= 2 * GRANULARITY {
             let chunk = MAX_POOL_SIZE.map_or(left, |max| left.min(max));
-            debug_assert!(chunk >= 2 * GRANULARITY, "a pool is never empty");
-            let block = core::ptr::slice_from_raw_parts_mut(cursor as *mut u8, chunk);
-            // SAFETY: `block` is part of the caller's region: non-null
-            // (regions never start at 0 here), aligned, and ours.
-            let inserted = unsafe { self.tlsf.insert_free_block_ptr(NonNull::new_unchecked(block)) };
+            let Some(pool) = NonNull::new(core::ptr::slice_from_raw_parts_mut(cursor, chunk)) else { break };
+            // SAFETY: `pool` is part of the caller's region, aligned, a
+            // multiple of `GRANULARITY` and at least two of them, and ours
+            // for as long as the heap lives.
+            let inserted = unsafe { self.tlsf.insert_free_block_ptr(pool) };
             // Each pool ends in a `GRANULARITY`-byte sentinel block.
             free += inserted.map_or(0, |n| n.get() - GRANULARITY);
-            cursor += chunk;
+            // At most one past the region's end.
+            cursor = cursor.wrapping_add(chunk);
             left -= chunk;
         }
         free
@@ -111,100 +113,105 @@ impl Default for TlsfByteAllocator {
 }
 
 impl BaseAllocator for TlsfByteAllocator {
-    unsafe fn init(&mut self, start: usize, size: usize) -> AllocResult {
+    type Addr = *mut u8;
+
+    unsafe fn init(&mut self, start: *mut u8, size: usize) -> AllocResult {
         let has_memory = !self.regions.is_empty();
         // SAFETY: forwarded from the caller.
         unsafe { init_first(self, has_memory, start, size) }
     }
 
-    unsafe fn add_memory(&mut self, start: usize, size: usize) -> AllocResult {
-        let end = region_end(start, size)?;
+    unsafe fn add_memory(&mut self, start: *mut u8, size: usize) -> AllocResult {
+        let base = start.addr();
+        let end = region_end(base, size)?;
         // The region as given is recorded, so that no part of it, trimmed
         // or not, can be given again.
-        self.regions.check(start, end)?;
+        self.regions.check(base, end)?;
         // Address 0 is never handed out: start at the next granule.
-        let from = start.max(1);
+        let from = base.max(1);
         let (pool, len) = trim_region(from, end - from, GRANULARITY, GRANULARITY)?;
         if len < 2 * GRANULARITY {
             return Err(AllocError::InvalidParam);
         }
-        self.regions.insert(start, end)?;
-        // SAFETY: the trimmed range lies inside the caller's region.
-        self.total += unsafe { self.insert_pools(pool, len) };
+        self.regions.insert(base, end)?;
+        // SAFETY: the trimmed range lies inside the caller's region, and the
+        // pointer derived from `start` keeps its provenance.
+        let free = unsafe { self.insert_pools(start.with_addr(pool), len) };
+        self.total += free;
         Ok(())
     }
 }
 
-impl ByteAllocator for TlsfByteAllocator {
+// SAFETY: blocks come from rlsf, which hands out disjoint, aligned blocks
+// inside the pools built from the caller's regions; `usable_size` stops at
+// the block's end as rlsf laid it out; `resize_in_place` calls rlsf only
+// when rlsf keeps the block where it is; `dealloc` only needs the alignment,
+// so every fitting size is accepted.
+unsafe impl ByteAllocator for TlsfByteAllocator {
     #[inline]
     fn alloc(&mut self, layout: Layout) -> AllocResult<NonNull<u8>> {
         check_layout(layout)?;
+        Self::search_size(layout).ok_or(AllocError::Unsupported)?;
         let ptr = self.tlsf.allocate(layout).ok_or(AllocError::NoMemory)?;
         // SAFETY: `ptr` was just allocated with `layout.align()`.
-        self.used += unsafe { Self::block_size(ptr, layout.align()) };
+        self.used += unsafe { Block::of(ptr, layout.align()).size() };
         Ok(ptr)
     }
 
     #[inline]
     unsafe fn dealloc(&mut self, ptr: NonNull<u8>, layout: Layout) {
         debug_assert!(self.owns(ptr, layout), "TlsfByteAllocator: freeing {ptr:p}, not from this heap");
-        // SAFETY: the caller guarantees `ptr` is live here for `layout`.
+        // SAFETY: the caller guarantees `ptr` is live here with this
+        // alignment, all rlsf needs.
         unsafe {
-            self.used -= Self::block_size(ptr, layout.align());
+            self.used -= Block::of(ptr, layout.align()).size();
             self.tlsf.deallocate(ptr, layout.align());
         }
     }
 
-    fn total_bytes(&self) -> usize {
-        self.total
-    }
-
-    fn used_bytes(&self) -> usize {
-        self.used
-    }
-
-    fn available_bytes(&self) -> usize {
-        self.total - self.used
-    }
-
-    unsafe fn grow(&mut self, ptr: NonNull<u8>, old: Layout, new: Layout) -> AllocResult<NonNull<u8>> {
-        check_grow(old, new)?;
-        // SAFETY: forwarded from the caller.
-        unsafe { self.resize(ptr, old, new) }
-    }
-
-    unsafe fn shrink(&mut self, ptr: NonNull<u8>, old: Layout, new: Layout) -> AllocResult<NonNull<u8>> {
-        check_shrink(old, new)?;
-        // SAFETY: forwarded from the caller.
-        unsafe { self.resize(ptr, old, new) }
-    }
-}
-
-impl TlsfByteAllocator {
-    /// rlsf's reallocation (in place when it can) for an unchanged
-    /// alignment; allocate-copy-free otherwise.
-    ///
-    /// # Safety
-    /// `ptr` is live here for `old`.
-    unsafe fn resize(&mut self, ptr: NonNull<u8>, old: Layout, new: Layout) -> AllocResult<NonNull<u8>> {
+    /// Shrinks always (the freed tail joins the next free block); grows
+    /// when the next block is free and large enough. Never moves.
+    unsafe fn resize_in_place(&mut self, ptr: NonNull<u8>, layout: Layout, new_size: usize) -> AllocResult {
+        let new = Layout::from_size_align(new_size, layout.align()).map_err(|_| AllocError::InvalidParam)?;
         check_layout(new)?;
-        if new.align() != old.align() {
-            // SAFETY: forwarded from the caller.
-            return unsafe { move_block(self, ptr, old, new) };
+        // SAFETY: the caller guarantees `ptr` is live here with this alignment.
+        let block = unsafe { Block::of(ptr, layout.align()) };
+        // SAFETY: as above.
+        if !unsafe { block.stays_in_place(ptr, new_size) } {
+            return Err(AllocError::NoMemory);
         }
-        // SAFETY: `ptr` is live for `old`, whose alignment `new` shares.
-        unsafe {
-            let before = Self::block_size(ptr, old.align());
-            let moved = self.tlsf.reallocate(ptr, new).ok_or(AllocError::NoMemory)?;
-            self.used = self.used - before + Self::block_size(moved, new.align());
-            Ok(moved)
-        }
+        // SAFETY: as above.
+        let before = unsafe { block.size() };
+        // SAFETY: `ptr` is live with `new`'s alignment; `stays_in_place`
+        // checked that rlsf takes its in-place, non-moving path.
+        let moved = unsafe { self.tlsf.reallocate(ptr, new) };
+        // Never false with rlsf 0.2.3 (the version is pinned); were it ever,
+        // the block would have moved and the caller's pointer be stale, so
+        // stop rather than return it.
+        assert_eq!(moved, Some(ptr), "rlsf moved a block it can resize in place: its layout changed");
+        // SAFETY: the block is live at `ptr`, now with its new size.
+        let after = unsafe { Block::of(ptr, layout.align()).size() };
+        self.used = self.used - before + after;
+        Ok(())
+    }
+
+    #[inline]
+    unsafe fn usable_size(&self, ptr: NonNull<u8>, layout: Layout) -> usize {
+        // SAFETY: the caller guarantees `ptr` is live here with this alignment.
+        unsafe { Block::of(ptr, layout.align()).usable_from(ptr) }
+    }
+
+    fn figures(&self) -> Figures {
+        Figures::new(self.total, self.used)
     }
 }
 
-impl Owns for TlsfByteAllocator {
+// SAFETY: every block lies inside a region recorded in `regions` (rlsf's
+// pools never span two regions, and adjacent regions are merged there
+// anyway); memory never given is in no recorded region.
+unsafe impl Owns for TlsfByteAllocator {
     #[inline]
     fn owns(&self, ptr: NonNull<u8>, layout: Layout) -> bool {
-        self.regions.contains(ptr.as_ptr() as usize, layout.size())
+        self.regions.contains(ptr.addr().get(), layout.size())
     }
 }

@@ -15,3 +15,4 @@ byte_allocator_tests!(
     TlsfByteAllocator::new(),
     ByteConfig::new(32 * 1024).offset(40).more_regions(&[100, 4096, 256 * 1024, 1000]),
 );
+byte_allocator_tests!(adjacent, TlsfByteAllocator::new(), ByteConfig::new(64 * 1024).adjacent());

@@ -30,6 +30,10 @@ pub struct ByteConfig {
     pub cases: u32,
     /// Longest random sequence.
     pub max_ops: usize,
+    /// The regions follow each other with no gap (each starts where the
+    /// previous ends), as refills from consecutive pages do: a heap may
+    /// merge them, and must still own and free every block.
+    pub adjacent: bool,
 }
 
 impl ByteConfig {
@@ -45,7 +49,20 @@ impl ByteConfig {
             max_align: 4096,
             cases: 64,
             max_ops: 200,
+            adjacent: false,
         }
+    }
+
+    /// The same regions, each adjacent to the next, all given when the
+    /// suite starts; a single region gets a second one of its size right
+    /// after it (so each still meets the backend's minimum).
+    pub fn adjacent(mut self) -> Self {
+        if self.regions.len() == 1 {
+            self.regions.push(self.regions[0]);
+        }
+        self.initial_regions = self.regions.len();
+        self.adjacent = true;
+        self
     }
 
     /// Adds regions of these sizes for `add_memory`.

@@ -2,11 +2,11 @@
 
 use std::alloc::Layout;
 
-use allocator_core::ByteAllocator;
+use allocator_core::{BaseAllocator, ByteAllocator};
 use proptest::prelude::*;
 
-use super::{ByteConfig, ByteShadow, Resize};
-use crate::Violation;
+use super::{ByteConfig, ByteShadow, IntoSubject, Resize};
+use crate::{memory::TestAddress, Violation};
 
 /// One step of a sequence. Block indices are taken modulo the number of
 /// live blocks, so every sequence is valid whatever happened before it.
@@ -76,7 +76,7 @@ pub fn byte_ops(config: &ByteConfig) -> impl Strategy<Value = Vec<ByteOp>> {
             any::<usize>(),
             size_strategy(region),
             align_strategy(config.max_align),
-            prop::sample::select(vec![Resize::Grow, Resize::Shrink, Resize::Realloc])
+            prop::sample::select(vec![Resize::Grow, Resize::Shrink, Resize::Realloc, Resize::InPlace])
         )
             .prop_map(|(index, new_size, align_log2, how)| ByteOp::Resize { index, new_size, align_log2, how }),
         adds => Just(ByteOp::AddMemory),
@@ -89,12 +89,12 @@ pub fn byte_ops(config: &ByteConfig) -> impl Strategy<Value = Vec<ByteOp>> {
 ///
 /// # Errors
 /// The first violation.
-pub fn run_byte_ops<A: ByteAllocator>(
-    alloc: A,
-    config: &ByteConfig,
-    ops: &[ByteOp],
-) -> Result<(), Violation> {
-    let mut s = ByteShadow::new(alloc, config)?;
+pub fn run_byte_ops<S: IntoSubject>(alloc: S, config: &ByteConfig, ops: &[ByteOp]) -> Result<(), Violation>
+where
+    <S::Alloc as BaseAllocator>::Addr: TestAddress,
+{
+    let subject = alloc.into_subject();
+    let mut s = ByteShadow::with_owns(subject.alloc, config, subject.owns)?;
     for op in ops {
         apply(&mut s, op)?;
     }
@@ -107,7 +107,10 @@ pub fn run_byte_ops<A: ByteAllocator>(
 ///
 /// # Errors
 /// The violation the step caused.
-pub fn apply<A: ByteAllocator>(s: &mut ByteShadow<A>, op: &ByteOp) -> Result<(), Violation> {
+pub fn apply<A: ByteAllocator>(s: &mut ByteShadow<A>, op: &ByteOp) -> Result<(), Violation>
+where
+    A::Addr: TestAddress,
+{
     match *op {
         ByteOp::Alloc { size, align_log2 } => {
             if let Ok(layout) = Layout::from_size_align(size, 1usize << (align_log2 % 64)) {
@@ -138,6 +141,9 @@ pub fn apply<A: ByteAllocator>(s: &mut ByteShadow<A>, op: &ByteOp) -> Result<(),
 ///
 /// # Panics
 /// With the minimal failing sequence and its violation.
-pub fn check_byte_ops<A: ByteAllocator>(new: impl Fn() -> A, config: &ByteConfig) {
+pub fn check_byte_ops<S: IntoSubject>(new: impl Fn() -> S, config: &ByteConfig)
+where
+    <S::Alloc as BaseAllocator>::Addr: TestAddress,
+{
     crate::run_cases(config.cases, byte_ops(config), |ops| run_byte_ops(new(), config, &ops));
 }

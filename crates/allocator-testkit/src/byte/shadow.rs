@@ -6,7 +6,7 @@ use allocator_core::{AllocError, AllocResult, ByteAllocator};
 
 use super::ByteConfig;
 use crate::{
-    memory::TestRegion,
+    memory::{TestAddress, TestRegion},
     schedule::FullCheck,
     violation::{check_disjoint, ensure},
     Violation,
@@ -15,9 +15,18 @@ use crate::{
 /// A live block as the shadow knows it.
 #[derive(Clone, Copy, Debug)]
 struct Block {
+    ptr: NonNull<u8>,
     layout: Layout,
+    /// What the allocator said is usable (at least `layout.size()`): the
+    /// whole of it is filled with the pattern and must stay this block's.
+    usable: usize,
     pattern: u8,
 }
+
+/// How the shadow asks an allocator whether a block is its own: set for
+/// allocators that implement [`Owns`](allocator_core::Owns) (the suite
+/// macros detect it), so that ownership is checked after every operation.
+pub type OwnsFn<A> = fn(&A, NonNull<u8>, Layout) -> bool;
 
 /// An allocator under test, its memory, and a model of every live block.
 ///
@@ -43,9 +52,13 @@ pub struct ByteShadow<A: ByteAllocator> {
     /// operation touches, and their neighbours, after every operation).
     full_check: FullCheck,
     baseline_used: usize,
+    owns: Option<OwnsFn<A>>,
 }
 
-impl<A: ByteAllocator> ByteShadow<A> {
+impl<A: ByteAllocator> ByteShadow<A>
+where
+    A::Addr: TestAddress,
+{
     /// Makes the memory `config` describes and gives the allocator its
     /// first region with `init`.
     ///
@@ -53,11 +66,25 @@ impl<A: ByteAllocator> ByteShadow<A> {
     /// A [`Violation::Policy`] when `init` refuses the region or the
     /// figures are inconsistent from the start.
     pub fn new(alloc: A, config: &ByteConfig) -> Result<Self, Violation> {
-        let regions = config
-            .regions
-            .iter()
-            .map(|&size| TestRegion::new(size, config.base_align, config.start_offset))
-            .collect();
+        Self::with_owns(alloc, config, None)
+    }
+
+    /// As [`new`](Self::new), checking ownership with `owns` after every
+    /// operation: `true` for every live block, `false` for memory the
+    /// allocator was never given.
+    ///
+    /// # Errors
+    /// As [`new`](Self::new).
+    pub fn with_owns(alloc: A, config: &ByteConfig, owns: Option<OwnsFn<A>>) -> Result<Self, Violation> {
+        let regions = if config.adjacent {
+            TestRegion::adjacent(&config.regions, config.base_align, config.start_offset)
+        } else {
+            config
+                .regions
+                .iter()
+                .map(|&size| TestRegion::new(size, config.base_align, config.start_offset))
+                .collect()
+        };
         let mut s = Self {
             alloc,
             regions,
@@ -68,11 +95,12 @@ impl<A: ByteAllocator> ByteShadow<A> {
             full_check: FullCheck::new(),
             next_pattern: 0,
             baseline_used: 0,
+            owns,
         };
         let (start, size) = (s.regions[0].start(), s.regions[0].size());
         // SAFETY: the region is memory we own and give to no one else; it
         // outlives the allocator (field order and `Drop`).
-        let r = unsafe { s.alloc.init(start, size) };
+        let r = unsafe { s.alloc.init(s.regions[0].addr(), size) };
         ensure(r.is_ok(), || Violation::Policy(format!("init({start:#x}, {size}) failed: {r:?}")))?;
         s.given = 1;
         for _ in 1..config.initial_regions {
@@ -134,39 +162,72 @@ impl<A: ByteAllocator> ByteShadow<A> {
         self.next_pattern
     }
 
+    /// `true` when the given regions cover `[addr, addr + size)` with no
+    /// gap (a block may span regions that touch).
     fn in_given_memory(&self, addr: usize, size: usize) -> bool {
         let end = addr.saturating_add(size);
-        self.regions[..self.given].iter().any(|r| r.start() <= addr && end <= r.end())
+        let mut at = addr;
+        loop {
+            let Some(r) = self.regions[..self.given].iter().find(|r| r.start() <= at && at < r.end()) else {
+                return false;
+            };
+            if end <= r.end() {
+                return true;
+            }
+            at = r.end();
+        }
     }
 
     /// Checks a block the allocator just returned and records it filled
     /// with a fresh pattern (or `keep` bytes already holding `pattern`).
     fn admit(&mut self, ptr: NonNull<u8>, layout: Layout, pattern: u8, keep: usize) -> Result<(), Violation> {
-        let addr = ptr.as_ptr() as usize;
+        let addr = ptr.as_ptr().addr();
         ensure(addr.is_multiple_of(layout.align()), || Violation::Misaligned {
             addr,
             align: layout.align(),
         })?;
-        ensure(self.in_given_memory(addr, layout.size()), || Violation::OutOfBounds {
-            addr,
-            size: layout.size(),
+        // SAFETY: `ptr` is a live block of this allocator for `layout`.
+        let usable = unsafe { self.alloc.usable_size(ptr, layout) };
+        ensure(usable >= layout.size(), || {
+            Violation::Policy(format!("usable_size {usable} of a {}-byte block is too small", layout.size()))
         })?;
-        let end = addr + layout.size();
+        ensure(self.in_given_memory(addr, usable), || Violation::OutOfBounds { addr, size: usable })?;
+        let end = addr + usable;
         if let Some((&p, b)) = self.live.range(..end).next_back() {
-            ensure(p + b.layout.size() <= addr, || Violation::Overlap {
-                a: (p, b.layout.size()),
-                b: (addr, layout.size()),
-            })?;
+            ensure(p + b.usable <= addr, || Violation::Overlap { a: (p, b.usable), b: (addr, usable) })?;
         }
         if keep > 0 {
-            check_pattern(addr, keep, pattern)?;
+            check_pattern(ptr, keep, pattern)?;
         }
-        // SAFETY: the allocator handed out `layout.size()` bytes at `addr`,
-        // inside memory we own, disjoint from every live block (checked).
-        unsafe { ptr.as_ptr().add(keep).write_bytes(pattern, layout.size() - keep) };
-        self.live.insert(addr, Block { layout, pattern });
+        // SAFETY: the allocator handed out `usable` bytes at `addr`, inside
+        // memory we own, disjoint from every live block (checked): all of
+        // it must be writable.
+        unsafe { ptr.as_ptr().add(keep).write_bytes(pattern, usable - keep) };
+        self.live.insert(addr, Block { ptr, layout, usable, pattern });
         self.live_bytes += layout.size();
+        self.check_owned(ptr, layout)
+    }
+
+    /// `owns` is true for a live block (with any size it may be freed
+    /// with).
+    fn check_owned(&self, ptr: NonNull<u8>, layout: Layout) -> Result<(), Violation> {
+        if let Some(owns) = self.owns {
+            ensure(owns(&self.alloc, ptr, layout), || {
+                Violation::Policy(format!("owns() is false for a live block at {ptr:p} ({layout:?})"))
+            })?;
+        }
         Ok(())
+    }
+
+    /// A layout the block may be freed with: any size from the one asked
+    /// for to the usable one (memory fitting); the pattern picks which.
+    fn free_layout(b: &Block) -> Layout {
+        let size = match b.pattern % 3 {
+            0 => b.layout.size(),
+            1 => b.usable,
+            _ => b.layout.size() + (b.usable - b.layout.size()) / 2,
+        };
+        Layout::from_size_align(size, b.layout.align()).unwrap_or(b.layout)
     }
 
     /// Allocates `layout`.
@@ -190,8 +251,8 @@ impl<A: ByteAllocator> ByteShadow<A> {
                         layout.size()
                     ))
                 })?;
-                self.after_op(Some(ptr.as_ptr() as usize))?;
-                Ok(Ok(ptr.as_ptr() as usize))
+                self.after_op(Some(ptr.as_ptr().addr()))?;
+                Ok(Ok(ptr.as_ptr().addr()))
             }
             Err(e) => {
                 if layout.size() == 0 {
@@ -217,10 +278,12 @@ impl<A: ByteAllocator> ByteShadow<A> {
     pub fn dealloc(&mut self, addr: usize) -> Result<(), Violation> {
         let b = self.live.remove(&addr).expect("dealloc of a block the shadow does not know");
         self.live_bytes -= b.layout.size();
-        check_pattern(addr, b.layout.size(), b.pattern)?;
+        check_pattern(b.ptr, b.usable, b.pattern)?;
         let before = self.alloc.used_bytes();
-        // SAFETY: `addr` is a live block of this allocator for `b.layout`.
-        unsafe { self.alloc.dealloc(NonNull::new_unchecked(addr as *mut u8), b.layout) };
+        // SAFETY: `b.ptr` is a live block of this allocator, freed with a
+        // layout that fits it (its alignment; a size between the one asked
+        // for and the usable one).
+        unsafe { self.alloc.dealloc(b.ptr, Self::free_layout(&b)) };
         let after = self.alloc.used_bytes();
         if self.frees_return_memory {
             ensure(after + b.layout.size() <= before, || {
@@ -249,26 +312,38 @@ impl<A: ByteAllocator> ByteShadow<A> {
     ) -> Result<AllocResult<usize>, Violation> {
         let b = *self.live.get(&addr).expect("resize of a block the shadow does not know");
         let old = b.layout;
-        let ptr = NonNull::new(addr as *mut u8).expect("live blocks are non-null");
+        let ptr = b.ptr;
         let before = self.alloc.used_bytes();
-        // SAFETY: `ptr` is a live block of this allocator for `old`.
+        // The block is described to the allocator by a layout that fits it
+        // (any size from the one asked for to the usable one), chosen so
+        // that a grow to at least the old size, or a shrink to at most the
+        // usable size, is a valid call.
+        let fits = Self::free_layout(&b).size();
+        let fit_size = match how {
+            Resize::Grow => fits.min(new_layout.size().max(old.size())),
+            Resize::Shrink => fits.max(new_layout.size()).min(b.usable),
+            Resize::Realloc | Resize::InPlace => fits,
+        };
+        let fit = Layout::from_size_align(fit_size, old.align()).unwrap_or(old);
+        // SAFETY: `ptr` is a live block of this allocator fitting `fit`.
         let r = unsafe {
             match how {
-                Resize::Grow => self.alloc.grow(ptr, old, new_layout),
-                Resize::Shrink => self.alloc.shrink(ptr, old, new_layout),
-                Resize::Realloc => self.alloc.realloc(ptr, old, new_layout.size()),
+                Resize::Grow => self.alloc.grow(ptr, fit, new_layout),
+                Resize::Shrink => self.alloc.shrink(ptr, fit, new_layout),
+                Resize::Realloc => self.alloc.realloc(ptr, fit, new_layout.size()),
+                Resize::InPlace => self.alloc.resize_in_place(ptr, fit, new_layout.size()).map(|()| ptr),
             }
         };
         let new_layout = match how {
-            Resize::Realloc => Layout::from_size_align(new_layout.size(), old.align()).ok(),
+            Resize::Realloc | Resize::InPlace => Layout::from_size_align(new_layout.size(), old.align()).ok(),
             _ => Some(new_layout),
         };
         let must_fail = match (how, new_layout) {
             (_, None) => true,
             (_, Some(l)) if l.size() == 0 => true,
-            (Resize::Grow, Some(l)) => l.size() < old.size(),
-            (Resize::Shrink, Some(l)) => l.size() > old.size(),
-            (Resize::Realloc, _) => false,
+            (Resize::Grow, Some(l)) => l.size() < fit.size(),
+            (Resize::Shrink, Some(l)) => l.size() > fit.size(),
+            (Resize::Realloc | Resize::InPlace, _) => false,
         };
         match r {
             Ok(new) => {
@@ -278,14 +353,17 @@ impl<A: ByteAllocator> ByteShadow<A> {
                     ))
                 })?;
                 let new_layout = new_layout.expect("checked by must_fail");
+                ensure(how != Resize::InPlace || new == ptr, || {
+                    Violation::Policy("resize_in_place moved the block".into())
+                })?;
                 self.live.remove(&addr);
                 self.live_bytes -= old.size();
                 let keep = old.size().min(new_layout.size());
                 self.admit(new, new_layout, b.pattern, keep)?;
                 // A block's slack may absorb a grow, so `used_bytes` need not
                 // move; `check_figures` still demands it cover every live byte.
-                self.after_op(Some(new.as_ptr() as usize))?;
-                Ok(Ok(new.as_ptr() as usize))
+                self.after_op(Some(new.as_ptr().addr()))?;
+                Ok(Ok(new.as_ptr().addr()))
             }
             Err(e) => {
                 if must_fail {
@@ -293,7 +371,7 @@ impl<A: ByteAllocator> ByteShadow<A> {
                         Violation::Policy(format!("{how:?} to {new_layout:?} gave {e:?}, not InvalidParam"))
                     })?;
                 }
-                check_pattern(addr, old.size(), b.pattern)?;
+                check_pattern(ptr, b.usable, b.pattern)?;
                 self.check_unchanged(before, "a failed resize")?;
                 self.after_op(Some(addr))?;
                 Ok(Err(e))
@@ -309,7 +387,7 @@ impl<A: ByteAllocator> ByteShadow<A> {
     /// the backend documents it keeps).
     pub fn add_next_region(&mut self) -> Result<Option<AllocResult>, Violation> {
         let Some(r) = self.regions.get(self.given) else { return Ok(None) };
-        let (start, size) = (r.start(), r.size());
+        let (start, size) = (r.addr(), r.size());
         let before = self.alloc.total_bytes();
         // SAFETY: the region is memory we own, disjoint from the others and
         // given to no one else; it outlives the allocator.
@@ -340,6 +418,7 @@ impl<A: ByteAllocator> ByteShadow<A> {
     /// or overlap memory already given).
     pub unsafe fn add_memory_raw(&mut self, start: usize, size: usize) -> Result<AllocResult, Violation> {
         let (total, used) = (self.alloc.total_bytes(), self.alloc.used_bytes());
+        let start = self.regions[0].addr_at(start);
         // SAFETY: forwarded from the caller.
         let r = unsafe { self.alloc.add_memory(start, size) };
         if r.is_err() {
@@ -359,7 +438,11 @@ impl<A: ByteAllocator> ByteShadow<A> {
     }
 
     fn check_figures(&self) -> Result<(), Violation> {
+        let f = self.alloc.figures();
         let (t, u, a) = (self.alloc.total_bytes(), self.alloc.used_bytes(), self.alloc.available_bytes());
+        ensure(f.total == t && f.used == u && f.available() == a, || {
+            Violation::Accounting(format!("figures {f:?} disagree with total {t}, used {u}, available {a}"))
+        })?;
         ensure(u.checked_add(a) == Some(t), || {
             Violation::Accounting(format!("used {u} + available {a} != total {t}"))
         })?;
@@ -374,16 +457,41 @@ impl<A: ByteAllocator> ByteShadow<A> {
     fn after_op(&mut self, touched: Option<usize>) -> Result<(), Violation> {
         self.check_figures()?;
         if self.full_check.due(self.live.len()) {
-            return self.check_all();
+            self.check_all()?;
+            return self.check_largest_free();
         }
         if let Some(t) = touched {
             let before = self.live.range(..t).next_back();
             let at_and_after = self.live.range(t..).take(2);
-            for (&addr, b) in before.into_iter().chain(at_and_after) {
-                check_pattern(addr, b.layout.size(), b.pattern)?;
+            for b in before.into_iter().chain(at_and_after).map(|(_, b)| b) {
+                check_pattern(b.ptr, b.usable, b.pattern)?;
+                self.check_owned(b.ptr, b.layout)?;
             }
         }
         Ok(())
+    }
+
+    /// Where the allocator reports its largest free block, a block of that
+    /// size must be allocatable now (it is freed again at once).
+    fn check_largest_free(&mut self) -> Result<(), Violation> {
+        let Some(n) = self.alloc.largest_free() else { return Ok(()) };
+        let Ok(layout) = Layout::from_size_align(n, 1) else {
+            return Err(Violation::Policy(format!("largest_free() reported {n} bytes, not a valid size")));
+        };
+        if n == 0 {
+            return Ok(());
+        }
+        let before = self.alloc.used_bytes();
+        match self.alloc.alloc(layout) {
+            Ok(p) => {
+                // SAFETY: allocated just above for `layout`.
+                unsafe { self.alloc.dealloc(p, layout) };
+                self.check_unchanged(before, "allocating and freeing the largest free block")
+            }
+            Err(e) => Err(Violation::Policy(format!(
+                "largest_free() reported {n} bytes, but allocating them failed: {e:?}"
+            ))),
+        }
     }
 
     /// Checks every rule on every live block.
@@ -393,14 +501,21 @@ impl<A: ByteAllocator> ByteShadow<A> {
     pub fn check_all(&self) -> Result<(), Violation> {
         self.check_figures()?;
         debug_assert_eq!(self.live_bytes, self.live.values().map(|b| b.layout.size()).sum::<usize>());
-        check_disjoint(self.live.iter().map(|(&a, b)| (a, b.layout.size())))?;
+        check_disjoint(self.live.iter().map(|(&a, b)| (a, b.usable)))?;
         for (&addr, b) in &self.live {
             ensure(addr % b.layout.align() == 0, || Violation::Misaligned { addr, align: b.layout.align() })?;
-            ensure(self.in_given_memory(addr, b.layout.size()), || Violation::OutOfBounds {
-                addr,
-                size: b.layout.size(),
+            ensure(self.in_given_memory(addr, b.usable), || Violation::OutOfBounds { addr, size: b.usable })?;
+            check_pattern(b.ptr, b.usable, b.pattern)?;
+            self.check_owned(b.ptr, b.layout)?;
+            self.check_owned(b.ptr, Self::free_layout(b))?;
+        }
+        if let Some(owns) = self.owns {
+            // Memory never given to the allocator is never its own.
+            let outside = Box::new([0u8; 64]);
+            let p = NonNull::from(&outside[0]);
+            ensure(!owns(&self.alloc, p, Layout::new::<u8>()), || {
+                Violation::Policy(format!("owns() is true for {p:p}, memory never given to the allocator"))
             })?;
-            check_pattern(addr, b.layout.size(), b.pattern)?;
         }
         Ok(())
     }
@@ -457,14 +572,18 @@ pub enum Resize {
     Shrink,
     /// [`ByteAllocator::realloc`] (alignment kept).
     Realloc,
+    /// [`ByteAllocator::resize_in_place`] (alignment kept): must not move,
+    /// and must change nothing when it refuses.
+    InPlace,
 }
 
-fn check_pattern(addr: usize, size: usize, pattern: u8) -> Result<(), Violation> {
+fn check_pattern(ptr: NonNull<u8>, size: usize, pattern: u8) -> Result<(), Violation> {
     // SAFETY: only called on blocks the shadow holds live: `size` bytes at
-    // `addr`, handed out by the allocator inside memory the shadow owns.
-    let bytes = unsafe { std::slice::from_raw_parts(addr as *const u8, size) };
+    // `ptr` (at most the usable size), handed out by the allocator inside
+    // memory the shadow owns.
+    let bytes = unsafe { std::slice::from_raw_parts(ptr.as_ptr(), size) };
     match bytes.iter().position(|&b| b != pattern) {
         None => Ok(()),
-        Some(offset) => Err(Violation::Corrupted { addr, offset }),
+        Some(offset) => Err(Violation::Corrupted { addr: ptr.as_ptr().addr(), offset }),
     }
 }

@@ -2,10 +2,56 @@
 
 use std::alloc::Layout;
 
-use allocator_core::{AllocError, ByteAllocator};
+use allocator_core::{AllocError, BaseAllocator, ByteAllocator};
 
-use super::{ByteConfig, ByteShadow, Resize};
-use crate::{violation::ensure, Violation, XorShift};
+use super::{ByteConfig, ByteShadow, OwnsFn, Resize};
+use crate::{memory::TestAddress, violation::ensure, Violation, XorShift};
+
+/// An allocator under test, and how to ask it about ownership when it
+/// implements [`Owns`](allocator_core::Owns) (the suite macros find out).
+#[derive(Debug)]
+pub struct Subject<A: ByteAllocator> {
+    /// The allocator.
+    pub alloc: A,
+    /// Its `owns`, checked after every operation when set.
+    pub owns: Option<OwnsFn<A>>,
+}
+
+/// What the suites accept as an allocator under test: the allocator
+/// itself, or a [`Subject`] that also checks ownership.
+pub trait IntoSubject {
+    /// The allocator.
+    type Alloc: ByteAllocator;
+
+    /// The subject.
+    fn into_subject(self) -> Subject<Self::Alloc>;
+}
+
+impl<A: ByteAllocator> IntoSubject for A {
+    type Alloc = A;
+
+    fn into_subject(self) -> Subject<A> {
+        Subject { alloc: self, owns: None }
+    }
+}
+
+impl<A: ByteAllocator> IntoSubject for Subject<A> {
+    type Alloc = A;
+
+    fn into_subject(self) -> Subject<A> {
+        self
+    }
+}
+
+impl<A: ByteAllocator> Subject<A>
+where
+    A::Addr: TestAddress,
+{
+    /// A shadow over the subject.
+    fn shadow(self, config: &ByteConfig) -> Result<ByteShadow<A>, Violation> {
+        ByteShadow::with_owns(self.alloc, config, self.owns)
+    }
+}
 
 fn layout(size: usize, align: usize) -> Layout {
     Layout::from_size_align(size, align).expect("suite layouts are valid")
@@ -17,8 +63,11 @@ fn layout(size: usize, align: usize) -> Layout {
 ///
 /// # Errors
 /// The first violation.
-pub fn fill_and_recover<A: ByteAllocator>(alloc: A, config: &ByteConfig) -> Result<(), Violation> {
-    let mut s = ByteShadow::new(alloc, config)?;
+pub fn fill_and_recover<S: IntoSubject>(alloc: S, config: &ByteConfig) -> Result<(), Violation>
+where
+    <S::Alloc as BaseAllocator>::Addr: TestAddress,
+{
+    let mut s = alloc.into_subject().shadow(config)?;
     let largest = s.largest_alloc()?;
     ensure(largest > 0, || Violation::Policy("cannot allocate even one byte".into()))?;
     let mut rng = XorShift::new(0xA110C);
@@ -60,8 +109,11 @@ pub fn fill_and_recover<A: ByteAllocator>(alloc: A, config: &ByteConfig) -> Resu
 ///
 /// # Errors
 /// The first violation.
-pub fn resize<A: ByteAllocator>(alloc: A, config: &ByteConfig) -> Result<(), Violation> {
-    let mut s = ByteShadow::new(alloc, config)?;
+pub fn resize<S: IntoSubject>(alloc: S, config: &ByteConfig) -> Result<(), Violation>
+where
+    <S::Alloc as BaseAllocator>::Addr: TestAddress,
+{
+    let mut s = alloc.into_subject().shadow(config)?;
     let cap = config.first_size() / 8;
     let neighbour = s.alloc(layout(24, 8))?.ok();
     let mut size = 8;
@@ -79,9 +131,11 @@ pub fn resize<A: ByteAllocator>(alloc: A, config: &ByteConfig) -> Result<(), Vio
             Err(_) => break,
         }
     }
+    // A shrink to more than any block's usable size.
+    let beyond = isize::MAX as usize - 64;
     for bad in [
         (layout(size / 2, 8), Resize::Grow),
-        (layout(size * 2, 8), Resize::Shrink),
+        (layout(beyond, 8), Resize::Shrink),
         (layout(0, 8), Resize::Shrink),
         (layout(0, 8), Resize::Realloc),
     ] {
@@ -115,8 +169,11 @@ pub fn resize<A: ByteAllocator>(alloc: A, config: &ByteConfig) -> Result<(), Vio
 ///
 /// # Errors
 /// The first violation.
-pub fn add_memory<A: ByteAllocator>(alloc: A, config: &ByteConfig) -> Result<(), Violation> {
-    let mut s = ByteShadow::new(alloc, config)?;
+pub fn add_memory<S: IntoSubject>(alloc: S, config: &ByteConfig) -> Result<(), Violation>
+where
+    <S::Alloc as BaseAllocator>::Addr: TestAddress,
+{
+    let mut s = alloc.into_subject().shadow(config)?;
     let mut rng = XorShift::new(7);
     loop {
         let mut failures = 0;
@@ -142,8 +199,11 @@ pub fn add_memory<A: ByteAllocator>(alloc: A, config: &ByteConfig) -> Result<(),
 ///
 /// # Errors
 /// The first violation.
-pub fn edges<A: ByteAllocator>(alloc: A, config: &ByteConfig) -> Result<(), Violation> {
-    let mut s = ByteShadow::new(alloc, config)?;
+pub fn edges<S: IntoSubject>(alloc: S, config: &ByteConfig) -> Result<(), Violation>
+where
+    <S::Alloc as BaseAllocator>::Addr: TestAddress,
+{
+    let mut s = alloc.into_subject().shadow(config)?;
     let region = config.initial_size();
     let huge = isize::MAX as usize - (1 << 20);
     for (size, align) in [
@@ -172,7 +232,10 @@ pub fn edges<A: ByteAllocator>(alloc: A, config: &ByteConfig) -> Result<(), Viol
 ///
 /// # Errors
 /// The first violation.
-pub fn bad_input<A: ByteAllocator>(new: impl Fn() -> A, config: &ByteConfig) -> Result<(), Violation> {
+pub fn bad_input<A: ByteAllocator>(new: impl Fn() -> A, config: &ByteConfig) -> Result<(), Violation>
+where
+    A::Addr: TestAddress,
+{
     // Malformed first regions, each on a fresh allocator, which must then
     // accept the real region.
     for (start, size) in
@@ -181,7 +244,7 @@ pub fn bad_input<A: ByteAllocator>(new: impl Fn() -> A, config: &ByteConfig) -> 
         let mut a = new();
         // SAFETY: the region is malformed (empty or wrapping), so a correct
         // allocator refuses it without touching memory.
-        let r = unsafe { a.init(start, size) };
+        let r = unsafe { a.init(A::Addr::from_region(std::ptr::without_provenance_mut(start)), size) };
         ensure(r == Err(AllocError::InvalidParam), || {
             Violation::Policy(format!("init({start:#x}, {size}) gave {r:?}, not InvalidParam"))
         })?;
@@ -198,13 +261,16 @@ pub fn bad_input<A: ByteAllocator>(new: impl Fn() -> A, config: &ByteConfig) -> 
     let keep =
         s.alloc(layout(48, 16))?.map_err(|e| Violation::Policy(format!("first alloc failed: {e:?}")))?;
     let (start, size) = (s.regions()[0].start(), s.regions()[0].size());
+    let first = s.regions()[0].addr();
     let given = config.initial_size();
 
     // init on an allocator that has memory.
     // SAFETY: the region is already this allocator's; a correct allocator
     // refuses a second init without touching memory.
-    let r = unsafe { s.allocator().init(start, size) };
-    ensure(r == Err(AllocError::InvalidParam), || Violation::Policy(format!("a second init gave {r:?}")))?;
+    let r = unsafe { s.allocator().init(first, size) };
+    ensure(r == Err(AllocError::AlreadyInitialized), || {
+        Violation::Policy(format!("a second init gave {r:?}, not AlreadyInitialized"))
+    })?;
 
     // Overlapping and malformed regions.
     for (st, sz, want) in [
@@ -242,7 +308,7 @@ pub fn bad_input<A: ByteAllocator>(new: impl Fn() -> A, config: &ByteConfig) -> 
     // Resizes that are malformed.
     for (new_layout, how) in [
         (layout(8, 16), Resize::Grow),
-        (layout(96, 16), Resize::Shrink),
+        (layout(isize::MAX as usize - 64, 16), Resize::Shrink),
         (layout(0, 16), Resize::Shrink),
         (layout(0, 16), Resize::Realloc),
     ] {
@@ -256,4 +322,37 @@ pub fn bad_input<A: ByteAllocator>(new: impl Fn() -> A, config: &ByteConfig) -> 
     let big = s.largest_alloc()?;
     ensure(big > 0, || Violation::Policy("unusable after bad input".into()))?;
     s.free_all(None)
+}
+
+/// The suite's memory as regions that touch (see
+/// [`ByteConfig::adjacent`]): the heap may merge them, and must still own,
+/// keep apart and free every block, also one placed across the boundary.
+/// An allocator that takes a single region (it refuses the second with
+/// `TableFull`) has nothing to merge and passes.
+///
+/// # Errors
+/// The first violation.
+///
+/// # Panics
+/// With the minimal failing sequence, as [`check_byte_ops`](super::check_byte_ops).
+pub fn adjacent_regions<S: IntoSubject>(new: impl Fn() -> S, config: &ByteConfig) -> Result<(), Violation>
+where
+    <S::Alloc as BaseAllocator>::Addr: TestAddress,
+{
+    let adjacent = config.clone().adjacent().cases(config.cases.div_ceil(4));
+    let probe =
+        crate::TestRegion::adjacent(&adjacent.regions[..2], adjacent.base_align, adjacent.start_offset);
+    let mut a = new().into_subject().alloc;
+    // SAFETY: memory we own, given to this allocator only, dropped after it.
+    let first = unsafe { a.init(probe[0].addr(), probe[0].size()) };
+    // SAFETY: as above.
+    let second = unsafe { a.add_memory(probe[1].addr(), probe[1].size()) };
+    drop(a);
+    ensure(first.is_ok(), || Violation::Policy(format!("init of the first adjacent region gave {first:?}")))?;
+    if second == Err(AllocError::TableFull) {
+        return Ok(());
+    }
+    fill_and_recover(new(), &adjacent)?;
+    super::check_byte_ops(new, &adjacent);
+    Ok(())
 }

@@ -2,7 +2,7 @@
 //! `unsafe` of its own.
 #![cfg(feature = "full")]
 
-use core::alloc::Layout;
+use core::{alloc::Layout, mem::MaybeUninit};
 
 use allocator::{
     policy::{Counted, KernelHeap, SmallBlocks},
@@ -11,14 +11,19 @@ use allocator::{
     Locked, SlabByteAllocator, TlsfByteAllocator,
 };
 
-fn heap<A: BaseAllocator + ByteAllocator>(mut a: A, memory: &'static mut [u8]) -> AllocResult<A> {
-    // SAFETY: leaked memory, the heap's for the rest of the program.
-    unsafe { a.init(memory.as_mut_ptr() as usize, memory.len())? };
+fn heap<A: BaseAllocator<Addr = *mut u8> + ByteAllocator>(
+    mut a: A,
+    memory: &'static mut [MaybeUninit<u8>],
+) -> AllocResult<A> {
+    a.add_static(memory)?;
     Ok(a)
 }
 
-fn memory(bytes: usize) -> &'static mut [u8] {
-    Box::leak(vec![0u8; bytes].into_boxed_slice())
+fn memory(bytes: usize) -> &'static mut [MaybeUninit<u8>] {
+    // Page-aligned, as the slab heap wants it.
+    let m = Box::leak(vec![MaybeUninit::uninit(); bytes + 4096].into_boxed_slice());
+    let skip = (4096 - m.as_ptr().addr() % 4096) % 4096;
+    &mut m[skip..skip + bytes]
 }
 
 fn round_trip(a: &mut impl ByteAllocator) {
@@ -33,7 +38,7 @@ fn round_trip(a: &mut impl ByteAllocator) {
 #[test]
 fn every_backend_by_its_arceos_name() {
     round_trip(&mut heap(TlsfByteAllocator::new(), memory(1 << 16)).unwrap());
-    round_trip(&mut heap(BuddyByteAllocator::<32>::new(), memory(1 << 16)).unwrap());
+    round_trip(&mut heap(BuddyByteAllocator::new(), memory(1 << 16)).unwrap());
     round_trip(&mut heap(SlabByteAllocator::new(), memory(1 << 17)).unwrap());
     let mut pages = BitmapPageAllocator::<4096>::new();
     // SAFETY: page allocators touch no memory.
@@ -50,15 +55,27 @@ fn every_backend_by_its_arceos_name() {
 #[test]
 fn the_short_policy_names_compose() {
     let mut k: Counted<KernelHeap> = Counted::new(
-        KernelHeap::new(TlsfByteAllocator::new(), BitmapPageAllocator::new()),
+        // SAFETY: the page allocator is given leaked, identity-mapped
+        // memory below, used by nothing else.
+        unsafe { KernelHeap::new(TlsfByteAllocator::new(), BitmapPageAllocator::new()) },
         allocator::policy::Stats::new(),
     );
     let m = memory(1 << 20);
-    // SAFETY: leaked memory, the heap's for the rest of the program.
-    unsafe { k.init(m.as_mut_ptr() as usize, m.len()) }.unwrap();
+    // SAFETY: leaked memory, the heap's for the rest of the program; its
+    // provenance is exposed so the heap may use the pages.
+    unsafe { k.init(m.as_mut_ptr().expose_provenance(), m.len()) }.unwrap();
     round_trip(&mut k);
     assert_eq!(k.hook().snapshot().allocations, 1);
     let s: SmallBlocks<64, TlsfByteAllocator> =
         SmallBlocks::new(allocator::policy::Pool::new(), TlsfByteAllocator::new());
     let _shared: Locked<_> = Locked::new(s);
+}
+
+/// arceos code names the buddy heap without its order.
+#[test]
+fn arceos_names_compile_unchanged() {
+    let mut b = BuddyByteAllocator::new();
+    let _: &mut dyn ByteAllocator<Addr = *mut u8> = &mut b;
+    let _ = SlabByteAllocator::new();
+    let _ = TlsfByteAllocator::new();
 }

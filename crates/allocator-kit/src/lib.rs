@@ -3,8 +3,34 @@
 #![forbid(unsafe_code)]
 #![cfg_attr(docsrs, feature(doc_cfg))]
 
-#[doc(no_inline)]
-pub use allocator_core::*;
+#[doc(inline)]
+pub use allocator_core::{
+    Address, AllocError, AllocResult, BaseAllocator, ByteAllocator, Figures, IdAllocator, Owns, PageAllocator,
+};
+#[doc(inline)]
+pub use allocator_sync::{Held, InitHeap, Lock, Locked, NoInit, SpinLock, TicketLock};
+
+#[cfg(feature = "critical-section")]
+#[cfg_attr(docsrs, doc(cfg(feature = "critical-section")))]
+#[doc(inline)]
+pub use allocator_sync::CriticalSectionLock;
+
+#[cfg(feature = "allocator_api")]
+#[cfg_attr(docsrs, doc(cfg(feature = "allocator_api")))]
+#[doc(inline)]
+pub use allocator_sync::AllocatorRc;
+
+/// For *implementing* an allocator: alignment arithmetic that cannot
+/// overflow, layout and region checks, the shared `init` rule, the
+/// allocate-copy-free move, a fixed-capacity region set. Users of
+/// allocators need none of it.
+pub mod helpers {
+    #[doc(inline)]
+    pub use allocator_core::helpers::*;
+}
+
+/// The lock-API crate whose `RawMutex` types are [`Lock`]s.
+pub use allocator_sync::lock_api;
 
 /// The traits, for `use allocator::prelude::*`.
 pub mod prelude {
@@ -17,10 +43,15 @@ pub mod prelude {
 #[cfg_attr(docsrs, doc(cfg(feature = "buddy")))]
 #[doc(inline)]
 pub use allocator_buddy as buddy;
+
+/// A buddy heap with blocks up to 2 GiB, under its arceos name: as in
+/// arceos, `BuddyByteAllocator::new()` needs no parameter. Other orders:
+/// [`buddy::BuddyByteAllocator`].
 #[cfg(feature = "buddy")]
-#[doc(no_inline)]
-pub use allocator_buddy::BuddyByteAllocator;
-#[cfg(all(feature = "buddy", feature = "alloc"))]
+#[cfg_attr(docsrs, doc(cfg(feature = "buddy")))]
+pub type BuddyByteAllocator = allocator_buddy::BuddyByteAllocator;
+
+#[cfg(feature = "buddy")]
 #[doc(no_inline)]
 pub use allocator_buddy::BuddyPageAllocator;
 
@@ -71,7 +102,8 @@ pub mod policy {
         Refill<crate::TlsfByteAllocator, crate::BitmapPageAllocator<PAGE_SIZE>>;
 
     /// Blocks up to `SMALL` bytes from a pool of `SMALL`-byte blocks, the
-    /// rest from `Large`.
+    /// rest (and small blocks aligned beyond the pool's blocks) from
+    /// `Large`.
     pub type SmallBlocks<const SMALL: usize, Large> = Segregator<SMALL, Pool<SMALL>, Large>;
 
     /// Any policy with allocation statistics.

@@ -1,0 +1,108 @@
+//! Hole: a panic while a `Locked` global heap's lock was held hung the
+//! process silently (std's panic machinery allocates, re-entered the heap
+//! on the same thread and spun forever). Now the re-entry fails, and the
+//! process ends with a message. Run in a child process with a time limit.
+
+use core::{alloc::Layout, ptr::NonNull};
+use std::{
+    process::{Command, Stdio},
+    time::{Duration, Instant},
+};
+
+use allocator_core::{AllocResult, BaseAllocator, ByteAllocator, Figures};
+use allocator_sync::{InitHeap, Locked, SpinLock};
+use allocator_testkit::FirstFit;
+
+/// FirstFit whose `dealloc` asserts, as a backend's debug check of a
+/// foreign free does, on a block of 777 bytes.
+#[derive(Debug)]
+struct Asserting(FirstFit<16384>);
+
+impl BaseAllocator for Asserting {
+    type Addr = *mut u8;
+
+    unsafe fn init(&mut self, start: *mut u8, size: usize) -> AllocResult {
+        // SAFETY: forwarded from the caller.
+        unsafe { self.0.init(start, size) }
+    }
+
+    unsafe fn add_memory(&mut self, start: *mut u8, size: usize) -> AllocResult {
+        // SAFETY: forwarded from the caller.
+        unsafe { self.0.add_memory(start, size) }
+    }
+}
+
+// SAFETY: FirstFit's blocks, unchanged; the assertion only panics.
+unsafe impl ByteAllocator for Asserting {
+    fn alloc(&mut self, layout: Layout) -> AllocResult<NonNull<u8>> {
+        self.0.alloc(layout)
+    }
+
+    unsafe fn dealloc(&mut self, ptr: NonNull<u8>, layout: Layout) {
+        assert_ne!(layout.size(), 777, "Asserting: freeing {ptr:p}, not from this heap");
+        // SAFETY: forwarded from the caller.
+        unsafe { self.0.dealloc(ptr, layout) }
+    }
+
+    fn figures(&self) -> Figures {
+        self.0.figures()
+    }
+}
+
+struct Arena;
+
+impl InitHeap<Asserting> for Arena {
+    fn init(heap: &mut Asserting) -> AllocResult {
+        static mut MEMORY: [core::mem::MaybeUninit<u8>; 16 << 20] =
+            [core::mem::MaybeUninit::uninit(); 16 << 20];
+        // SAFETY: runs at most once: the only reference to the arena, ever.
+        heap.add_static(unsafe { core::slice::from_raw_parts_mut((&raw mut MEMORY).cast(), 16 << 20) })
+    }
+}
+
+#[global_allocator]
+static HEAP: Locked<Asserting, SpinLock, Arena> = Locked::new(Asserting(FirstFit::new()));
+
+const CHILD: &str = "ALLOCATOR_SYNC_PANIC_CHILD";
+
+#[test]
+fn a_panic_inside_the_global_heap_ends_the_process_with_a_message() {
+    if std::env::var_os(CHILD).is_some() {
+        // The child: free a block the heap's assertion refuses.
+        let v: Vec<u8> = Vec::with_capacity(777);
+        drop(v);
+        unreachable!("the assertion fires inside the heap");
+    }
+    for backtrace in ["0", "1"] {
+        let mut child = Command::new(std::env::current_exe().unwrap())
+            .args([
+                "--exact",
+                "a_panic_inside_the_global_heap_ends_the_process_with_a_message",
+                "--nocapture",
+            ])
+            .env(CHILD, "1")
+            .env("RUST_BACKTRACE", backtrace)
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        let start = Instant::now();
+        let status = loop {
+            if let Some(status) = child.try_wait().unwrap() {
+                break status;
+            }
+            if start.elapsed() > Duration::from_secs(60) {
+                child.kill().unwrap();
+                panic!("RUST_BACKTRACE={backtrace}: the child hung for 60 s");
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        };
+        let mut stderr = String::new();
+        std::io::Read::read_to_string(child.stderr.as_mut().unwrap(), &mut stderr).unwrap();
+        assert!(!status.success(), "RUST_BACKTRACE={backtrace}: the child succeeded: {stderr}");
+        assert!(
+            stderr.contains("not from this heap") || stderr.contains("memory allocation of"),
+            "RUST_BACKTRACE={backtrace}: no message: {stderr}"
+        );
+    }
+}
