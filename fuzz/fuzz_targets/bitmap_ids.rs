@@ -9,7 +9,12 @@ use libfuzzer_sys::fuzz_target;
 
 fuzz_target!(|ops: Vec<id::IdOp>| {
     let config = IdConfig::new(3, 1000);
-    if let Err(violation) = id::run_id_ops(allocator::BitmapIdAllocator::<allocator::bitmap::BitAlloc4K>::with_range(3, 1000).expect("a valid range"), &config, &ops) {
+    if let Err(violation) = id::run_id_ops(
+        allocator::BitmapIdAllocator::<allocator::bitmap::BitAlloc4K>::with_range(3, 1000)
+            .expect("a valid range"),
+        &config,
+        &ops,
+    ) {
         panic!("{violation}");
     }
 });

@@ -1,23 +1,28 @@
 //! Criterion benchmarks of each crate's hot path, for regression hunting:
 //! `cargo bench -p allocator-bench`.
 
-use std::{alloc::Layout, hint::black_box};
+use std::{alloc::Layout, hint::black_box, mem::MaybeUninit};
 
 use allocator::{
+    buddy::BuddyByteAllocator,
     compose::{Pool, Region},
-    BaseAllocator, BitmapIdAllocator, BitmapPageAllocator, BuddyByteAllocator, ByteAllocator, IdAllocator,
-    PageAllocator, SlabByteAllocator, TlsfByteAllocator,
+    BaseAllocator, BitmapIdAllocator, BitmapPageAllocator, ByteAllocator, IdAllocator, PageAllocator,
+    SlabByteAllocator, TlsfByteAllocator,
 };
 use criterion::{criterion_group, criterion_main, Criterion};
 
-fn arena(size: usize) -> &'static mut [u8] {
-    Box::leak(vec![0u8; size].into_boxed_slice())
+fn arena(size: usize) -> &'static mut [MaybeUninit<u8>] {
+    Box::leak(vec![MaybeUninit::new(0u8); size].into_boxed_slice())
 }
 
-fn pair<A: ByteAllocator>(c: &mut Criterion, name: &str, mut heap: A, size: usize) {
-    let m = arena(8 << 20);
-    // SAFETY: leaked memory, the heap's for the rest of the program.
-    unsafe { heap.init(m.as_mut_ptr() as usize, m.len()) }.expect("a valid region");
+fn pair<A: ByteAllocator + BaseAllocator<Addr = *mut u8>>(
+    c: &mut Criterion,
+    name: &str,
+    mut heap: A,
+    size: usize,
+) {
+    // Leaked memory: the heap's for the rest of the program.
+    heap.add_static(arena(8 << 20)).expect("a valid region");
     let l = Layout::from_size_align(size, 8).expect("a valid layout");
     // Some live blocks, so the heap is not trivially empty.
     let _live: Vec<_> = (0..64).filter_map(|_| heap.alloc(l).ok()).collect();

@@ -6,9 +6,9 @@ use std::{
 };
 
 use allocator::{
+    buddy::BuddyByteAllocator,
     compose::{Pool, Refill, Segregator},
-    BaseAllocator, BitmapPageAllocator, BuddyByteAllocator, ByteAllocator, SlabByteAllocator,
-    TlsfByteAllocator,
+    BaseAllocator, BitmapPageAllocator, ByteAllocator, SlabByteAllocator, TlsfByteAllocator,
 };
 
 /// A byte heap under test.
@@ -16,8 +16,9 @@ pub(crate) trait Heap {
     /// A heap over `[start, start + size)` (ignored by the system allocators).
     ///
     /// # Safety
-    /// The memory is the heap's alone until it is dropped.
-    unsafe fn over(start: usize, size: usize) -> Self
+    /// `start` is valid for reads and writes of `size` bytes (its provenance
+    /// covers them), and the memory is the heap's alone until it is dropped.
+    unsafe fn over(start: *mut u8, size: usize) -> Self
     where
         Self: Sized;
 
@@ -70,25 +71,37 @@ pub(crate) struct Ours<A> {
     end: usize,
 }
 
-/// Gives a fresh heap its region (combinators route it: see `give`).
+/// Gives a fresh byte heap its region (combinators route it: see `split`).
 ///
 /// # Safety
 /// As `BaseAllocator::init`.
-unsafe fn whole<A: BaseAllocator>(heap: &mut A, start: usize, size: usize) {
+unsafe fn whole<A: BaseAllocator<Addr = *mut u8>>(heap: &mut A, start: *mut u8, size: usize) {
     // SAFETY: forwarded from the caller.
     unsafe { heap.init(start, size) }.expect("the bench arena is a valid region");
+}
+
+/// Gives a heap that takes its memory as page numbers (a `Refill`) its
+/// region, by address with the provenance exposed, so that the heap may turn
+/// its pages back into pointers.
+///
+/// # Safety
+/// As `BaseAllocator::init`, for memory the program may read and write.
+unsafe fn pages<A: BaseAllocator<Addr = usize>>(heap: &mut A, start: *mut u8, size: usize) {
+    // SAFETY: forwarded from the caller.
+    unsafe { heap.init(start.expose_provenance(), size) }.expect("the bench arena is a valid region");
 }
 
 /// The first 1/16 of the region to the small part, the rest to the large.
 ///
 /// # Safety
 /// As `BaseAllocator::init`.
-unsafe fn split<A: BaseAllocator>(heap: &mut A, start: usize, size: usize) {
+unsafe fn split<A: BaseAllocator<Addr = *mut u8>>(heap: &mut A, start: *mut u8, size: usize) {
     let small = (size / 16) & !4095;
-    // SAFETY: forwarded from the caller; the parts are disjoint.
+    // SAFETY: forwarded from the caller; the parts are disjoint, and
+    // `start + small` stays inside the region.
     unsafe {
         heap.init(start, small).expect("the bench arena is a valid region");
-        heap.add_memory(start + small, size - small).expect("the bench arena is a valid region");
+        heap.add_memory(start.add(small), size - small).expect("the bench arena is a valid region");
     }
 }
 
@@ -97,11 +110,11 @@ macro_rules! ours {
         pub(crate) type $name = Ours<$ty>;
 
         impl Heap for Ours<$ty> {
-            unsafe fn over(start: usize, size: usize) -> Self {
+            unsafe fn over(start: *mut u8, size: usize) -> Self {
                 let mut heap: $ty = $new;
                 // SAFETY: forwarded from the caller.
                 unsafe { $give(&mut heap, start, size) };
-                Ours { heap, start, end: start + size }
+                Ours { heap, start: start.addr(), end: start.addr() + size }
             }
 
             #[inline]
@@ -122,7 +135,7 @@ macro_rules! ours {
             }
 
             fn holds(&self, ptr: *mut u8) -> bool {
-                (self.start..self.end).contains(&(ptr as usize))
+                (self.start..self.end).contains(&ptr.addr())
             }
         }
     )*};
@@ -133,7 +146,13 @@ ours! {
     OurBuddy = BuddyByteAllocator<32> => BuddyByteAllocator::new(), whole;
     OurSlab = SlabByteAllocator => SlabByteAllocator::new(), whole;
     PoolTlsf = Segregator<256, Pool<256>, TlsfByteAllocator> => Segregator::new(Pool::new(), TlsfByteAllocator::new()), split;
-    RefillTlsf = Refill<TlsfByteAllocator, BitmapPageAllocator<4096>> => Refill::new(TlsfByteAllocator::new(), BitmapPageAllocator::new()), whole;
+    RefillTlsf = Refill<TlsfByteAllocator, BitmapPageAllocator<4096>> => {
+        // SAFETY: the page allocator is given nothing but the region of
+        // `over` (by `pages`): the bench arena, real memory from the system
+        // allocator that the program may read and write, its address exposed
+        // with its provenance, used by this heap alone until it is dropped.
+        unsafe { Refill::new(TlsfByteAllocator::new(), BitmapPageAllocator::new()) }
+    }, pages;
 }
 
 /// A raw crate or a peer over an arena: how to make it and call it.
@@ -151,9 +170,9 @@ macro_rules! arena_heap {
         }
 
         impl Heap for $name {
-            unsafe fn over($s: usize, $n: usize) -> Self {
+            unsafe fn over($s: *mut u8, $n: usize) -> Self {
                 let inner = $over;
-                $name { inner, start: $s, end: $s + $n }
+                $name { inner, start: $s.addr(), end: $s.addr() + $n }
             }
 
             #[inline]
@@ -175,7 +194,7 @@ macro_rules! arena_heap {
             }
 
             fn holds(&self, ptr: *mut u8) -> bool {
-                (self.start..self.end).contains(&(ptr as usize))
+                (self.start..self.end).contains(&ptr.addr())
             }
         }
     };
@@ -186,7 +205,7 @@ type RawTlsf = rlsf::Tlsf<'static, u32, u16, 28, 16>;
 arena_heap!(Rlsf(RawTlsf) {
     over(start, size) {
         let mut t = RawTlsf::new();
-        let block = std::ptr::slice_from_raw_parts_mut(start as *mut u8, size);
+        let block = std::ptr::slice_from_raw_parts_mut(start, size);
         // SAFETY: the arena is the heap's alone (caller's contract).
         unsafe { t.insert_free_block_ptr(NonNull::new(block).expect("non-null arena")) };
         t
@@ -205,8 +224,9 @@ arena_heap!(Rlsf(RawTlsf) {
 arena_heap!(RawBuddy(buddy_system_allocator::Heap<32>) {
     over(start, size) {
         let mut b = buddy_system_allocator::Heap::<32>::new();
-        // SAFETY: the arena is the heap's alone (caller's contract).
-        unsafe { b.init(start, size) };
+        // SAFETY: the arena is the heap's alone (caller's contract); the
+        // crate takes it by address, so its provenance is exposed.
+        unsafe { b.init(start.expose_provenance(), size) };
         b
     }
     alloc(h, l) { h.alloc(l).ok() }
@@ -222,8 +242,9 @@ arena_heap!(RawBuddy(buddy_system_allocator::Heap<32>) {
 
 arena_heap!(RawSlab(ax_slab_allocator::Heap) {
     over(start, size) {
-        // SAFETY: the arena is page-aligned, a multiple of 32 KiB, the heap's alone.
-        unsafe { ax_slab_allocator::Heap::new(start, size) }
+        // SAFETY: the arena is page-aligned, a multiple of 32 KiB, the heap's
+        // alone; the crate takes it by address, so its provenance is exposed.
+        unsafe { ax_slab_allocator::Heap::new(start.expose_provenance(), size) }
     }
     alloc(h, l) { h.allocate(l).ok().and_then(|a| NonNull::new(a as *mut u8)) }
     dealloc(h, p, l) {
@@ -242,7 +263,7 @@ arena_heap!(TalcHeap(Talc) {
     over(start, size) {
         let mut t = Talc::new(talc::source::Manual);
         // SAFETY: the arena is the heap's alone (caller's contract).
-        unsafe { t.claim(start as *mut u8, size) }.expect("talc claims the arena");
+        unsafe { t.claim(start, size) }.expect("talc claims the arena");
         t
     }
     alloc(h, l) {
@@ -271,7 +292,7 @@ arena_heap!(TalcHeap(Talc) {
 arena_heap!(Lla(linked_list_allocator::Heap) {
     over(start, size) {
         // SAFETY: the arena is the heap's alone (caller's contract).
-        unsafe { linked_list_allocator::Heap::new(start as *mut u8, size) }
+        unsafe { linked_list_allocator::Heap::new(start, size) }
     }
     alloc(h, l) { h.allocate_first_fit(l).ok() }
     dealloc(h, p, l) {
@@ -290,7 +311,7 @@ macro_rules! global_heap {
         pub(crate) struct $name;
 
         impl Heap for $name {
-            unsafe fn over(_: usize, _: usize) -> Self {
+            unsafe fn over(_: *mut u8, _: usize) -> Self {
                 $name
             }
 

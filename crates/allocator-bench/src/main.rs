@@ -97,10 +97,10 @@ pub(crate) struct Contender {
     pub(crate) wraps: Option<&'static str>,
     /// `false` for the process-wide allocators (no efficiency figure).
     pub(crate) bounded: bool,
-    pub(crate) run: fn(Workload, usize, Scale, u64) -> Figure,
+    pub(crate) run: fn(Workload, *mut u8, Scale, u64) -> Figure,
 }
 
-fn run<H: Heap + 'static>(w: Workload, arena: usize, scale: Scale, seed: u64) -> Figure {
+fn run<H: Heap + 'static>(w: Workload, arena: *mut u8, scale: Scale, seed: u64) -> Figure {
     if w == Workload::Efficiency {
         return workloads::efficiency::<H>(arena, scale.rounds, seed);
     }
@@ -238,14 +238,14 @@ fn main() -> ExitCode {
 
     let layout = Layout::from_size_align(ARENA, 4096).expect("arena layout");
     // SAFETY: a non-zero layout; the arena is freed at the end.
-    let arena = unsafe { System.alloc(layout) } as usize;
-    if arena == 0 {
+    let arena = unsafe { System.alloc(layout) };
+    if arena.is_null() {
         eprintln!("could not reserve the {} MiB bench arena", ARENA >> 20);
         return ExitCode::FAILURE;
     }
     // Touch every page once, so no contender pays the page faults.
     // SAFETY: the arena was just allocated, `ARENA` bytes long.
-    unsafe { std::ptr::write_bytes(arena as *mut u8, 0, ARENA) };
+    unsafe { std::ptr::write_bytes(arena, 0, ARENA) };
 
     let mut results = report::Results::new(&o.baseline);
     let total = chosen.len() * workloads.len();
@@ -271,7 +271,7 @@ fn main() -> ExitCode {
     eprint!("\r\x1b[2K");
 
     // SAFETY: allocated above with this layout; no heap uses it any more.
-    unsafe { System.dealloc(arena as *mut u8, layout) };
+    unsafe { System.dealloc(arena, layout) };
 
     if o.json {
         println!("{}", results.json());

@@ -400,7 +400,7 @@ pub(crate) fn pages(pairs: usize) -> Vec<PageRow> {
 
 /// Ours against the crate it wraps: 7 alternating runs each, the best of
 /// each side, on the workloads where the wrapper does most per call.
-pub(crate) fn overhead(chosen: &[&Contender], arena: usize, scale: Scale) -> Vec<Overhead> {
+pub(crate) fn overhead(chosen: &[&Contender], arena: *mut u8, scale: Scale) -> Vec<Overhead> {
     let mut out = Vec::new();
     let small = Scale { ops: scale.ops / 3, pairs: scale.pairs, rounds: scale.rounds };
     for ours in chosen.iter().filter(|c| c.kind == Kind::Ours) {

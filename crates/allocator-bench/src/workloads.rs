@@ -162,7 +162,7 @@ pub(crate) fn latency<H: Heap>(h: &mut H, pairs: usize, seed: u64) -> Figure {
 /// How full a 4 MiB heap is at its first failed allocation, under random
 /// allocations (1..=4096 bytes, two in three) and frees, averaged over
 /// `rounds` fresh heaps.
-pub(crate) fn efficiency<H: Heap>(arena: usize, rounds: usize, seed: u64) -> Figure {
+pub(crate) fn efficiency<H: Heap>(arena: *mut u8, rounds: usize, seed: u64) -> Figure {
     const SIZE: usize = 4 << 20;
     let mut rng = Rng(seed);
     let mut total = 0.0;

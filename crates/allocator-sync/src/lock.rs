@@ -7,7 +7,7 @@
 ///
 /// Implemented for every [`lock_api::RawMutex`] (spin locks, ticket locks,
 /// OS mutexes) and, with the `critical-section` feature, by
-/// [`CriticalSectionLock`].
+/// `CriticalSectionLock`.
 ///
 /// # Safety
 ///

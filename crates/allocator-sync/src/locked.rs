@@ -98,7 +98,7 @@ const POISONED: u8 = 2;
 /// formatting a message for a panic raised inside an operation) fails with
 /// [`AllocError::Busy`] (null, for `GlobalAlloc`) instead of spinning
 /// forever; std then reports the failed allocation and aborts. Without
-/// `std`, the [`CriticalSectionLock`](crate::CriticalSectionLock) detects
+/// `std`, the `CriticalSectionLock` (feature `critical-section`) detects
 /// re-entry itself, and code that may interrupt a holder on the same core
 /// (interrupt handlers over a spin lock) uses
 /// [`try_with`](Self::try_with), which fails instead of waiting.
