@@ -95,6 +95,7 @@ pub(crate) const STEPS: &[Step] = &[
         stress,
     ),
     step("msrv", false, &[], "the workspace builds with the rust-version it declares", msrv),
+    step("publish", false, &[], "every library crate packages and builds as crates.io would see it", publish),
     step("fuzz", false, &[], "every fuzz target, briefly (cargo xtask fuzz --seconds N: N each)", fuzz),
 ];
 
@@ -386,8 +387,21 @@ fn msrv() -> Vec<Job> {
     )]
 }
 
+fn publish() -> Vec<Job> {
+    // Each package is built from its own `.crate`, its workspace siblings
+    // from a local overlay: what a user downloading them would get.
+    vec![Job::cargo(
+        "cargo publish --workspace --dry-run",
+        &["publish", "--workspace", "--dry-run", "--locked", "--target-dir", "target/publish"],
+    )
+    .limit(1200)]
+}
+
 fn fmt() -> Vec<Job> {
-    vec![Job::cargo("workspace", &["fmt", "--all", "--", "--check"])]
+    vec![
+        Job::cargo("workspace", &["fmt", "--all", "--", "--check"]),
+        Job::cargo("fuzz targets", &["fmt", "--all", "--manifest-path", "fuzz/Cargo.toml", "--", "--check"]),
+    ]
 }
 
 /// The crates that hand out memory through pointers: none may turn an
@@ -484,6 +498,7 @@ const EXAMPLES: &[(&str, bool, &[&str])] = &[
         true,
         &["nightly: std Vec and Box in our heap: 22 bytes", "after dropping: 0 bytes in use"],
     ),
+    ("statics", false, &["static heaps", "all empty"]),
     ("arena", false, &["100 requests served", "0 in use between requests"]),
 ];
 
@@ -517,8 +532,19 @@ fn examples() -> Vec<Job> {
             let label = if nightly { format!("{name} (nightly)") } else { name.to_string() };
             Job::cargo(&label, &args).expect(expect)
         })
-        .chain([bench])
+        .chain([bench, statics_in_bss()])
         .collect()
+}
+
+/// Every `static` heap of the `statics` example (run just before, into
+/// `target/debug`) is all zeros: `nm` places it in `.bss` (`B`), not
+/// `.data` (`D`), which a firmware would copy from flash at boot.
+fn statics_in_bss() -> Job {
+    let script = "nm -P target/debug/examples/statics | awk '/^STATIC_/ { n++; if ($2 != \"B\" && $2 != \"b\") { bad++; print \"not in .bss: \" $1 \" (\" $2 \")\" } } \
+                  END { if (bad || !n) exit 1; print n \" statics, all in .bss\" }'";
+    let mut job = Job::cargo("statics in .bss (nm)", &["-c", script]).expect(&["statics, all in .bss"]);
+    job.program = "sh".to_string();
+    job
 }
 
 /// The facade's manifest, for its feature list.
@@ -709,7 +735,7 @@ mod tests {
     #[test]
     fn every_example_is_checked_for_its_output() {
         let jobs = examples();
-        assert_eq!(jobs.len(), EXAMPLES.len() + 1, "the examples and the workbench");
+        assert_eq!(jobs.len(), EXAMPLES.len() + 2, "the examples, the workbench and the .bss check");
         assert!(jobs.iter().all(|j| !j.expect.is_empty()));
     }
 

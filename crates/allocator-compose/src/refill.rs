@@ -37,7 +37,12 @@ const STRANDED: usize = 4;
 pub struct Refill<A, P> {
     heap: A,
     pages: P,
+    /// The policy, when `custom`; else [`RefillPolicy::DEFAULT`] is used and
+    /// this is all zeros, so that `new` is all zeros and a `static` kernel
+    /// heap lands in `.bss` (an `Option` would put its "none" in the
+    /// `bool`'s spare values: a non-zero byte).
     policy: RefillPolicy,
+    custom: bool,
     last: usize,
     /// Runs of pages (base, count) the heap refused and `P` would not take
     /// back: the first `stranded_len` entries.
@@ -59,8 +64,8 @@ impl<A, P> Refill<A, P> {
     /// writes of the whole run, and the memory is used by nothing else for
     /// as long as the heap or any block it handed out is in use.
     pub const unsafe fn new(heap: A, pages: P) -> Self {
-        // SAFETY: forwarded from the caller.
-        unsafe { Self::with_policy(heap, pages, RefillPolicy::DEFAULT) }
+        let policy = RefillPolicy { min_pages: 0, max_pages: 0, doubling: false };
+        Self { heap, pages, policy, custom: false, last: 0, stranded: [(0, 0); STRANDED], stranded_len: 0 }
     }
 
     /// `heap` refilled from `pages` by `policy`.
@@ -68,7 +73,7 @@ impl<A, P> Refill<A, P> {
     /// # Safety
     /// As [`new`](Self::new).
     pub const unsafe fn with_policy(heap: A, pages: P, policy: RefillPolicy) -> Self {
-        Self { heap, pages, policy, last: 0, stranded: [(0, 0); STRANDED], stranded_len: 0 }
+        Self { heap, pages, policy, custom: true, last: 0, stranded: [(0, 0); STRANDED], stranded_len: 0 }
     }
 
     /// The heap.
@@ -133,7 +138,8 @@ impl<A: ByteAllocator + BaseAllocator<Addr = *mut u8>, P: PageAllocator> Refill<
             .and_then(|b| b.checked_add(layout.align()))
             .and_then(|b| b.checked_add(P::PAGE_SIZE));
         let needed = bytes.ok_or(AllocError::NoMemory)?.div_ceil(P::PAGE_SIZE);
-        let mut want = self.policy.pages(needed, self.last);
+        let policy = if self.custom { self.policy } else { RefillPolicy::DEFAULT };
+        let mut want = policy.pages(needed, self.last);
         let (base, size) = loop {
             let got = want
                 .checked_mul(P::PAGE_SIZE)
