@@ -1,11 +1,14 @@
 //! A `static` TLSF heap over a static array as the program's allocator,
 //! doing real work, then printing its figures.
 
-use std::{collections::BTreeMap, mem::MaybeUninit};
+use std::collections::BTreeMap;
 
-use allocator::{AllocResult, BaseAllocator, InitHeap, Locked, SpinLock, TlsfByteAllocator};
+use allocator::{
+    AllocError, AllocResult, BaseAllocator, InitHeap, Locked, SpinLock, StaticMemory, TlsfByteAllocator,
+};
 
-const HEAP_SIZE: usize = 32 << 20;
+/// The heap's memory: 32 MiB in `.bss`, handed out once.
+static ARENA: StaticMemory<{ 32 << 20 }> = StaticMemory::new();
 
 /// Gives the heap its memory on first use: before the runtime's first
 /// allocation, which comes before `main`.
@@ -13,10 +16,7 @@ struct Arena;
 
 impl InitHeap<TlsfByteAllocator> for Arena {
     fn init(heap: &mut TlsfByteAllocator) -> AllocResult {
-        static mut ARENA: [MaybeUninit<u8>; HEAP_SIZE] = [MaybeUninit::uninit(); HEAP_SIZE];
-        // SAFETY: `Locked` runs this at most once: the only reference to
-        // the arena, for the whole program.
-        heap.add_static(unsafe { core::slice::from_raw_parts_mut((&raw mut ARENA).cast(), HEAP_SIZE) })
+        heap.add_static(ARENA.take().ok_or(AllocError::AlreadyInitialized)?)
     }
 }
 

@@ -5,8 +5,10 @@
 use core::alloc::Layout;
 
 use allocator::{
-    bitmap::BitAlloc64K, compose::Refill, AllocResult, BitmapIdAllocator, BitmapPageAllocator, ByteAllocator,
-    IdAllocator, InitHeap, Locked, PageAllocator, SpinLock, TlsfByteAllocator,
+    bitmap::{BitAlloc4K, BitAlloc64K, BitmapPageAllocator},
+    compose::Refill,
+    AllocResult, BitmapIdAllocator, ByteAllocator, IdAllocator, InitHeap, Locked, PageAllocator, SpinLock,
+    TlsfByteAllocator,
 };
 
 const PAGE: usize = 4096;
@@ -18,13 +20,19 @@ struct Phys(#[allow(dead_code)] [u8; PHYS]);
 
 static mut MEMORY: Phys = Phys([0; PHYS]);
 
-type KernelHeap = Refill<TlsfByteAllocator, BitmapPageAllocator<PAGE>>;
+/// The page map is sized for the memory: 4 Ki pages of 4 KiB are `PHYS`
+/// exactly, in a 546-byte map (a machine with 64 GiB would name
+/// `bitmap::BitAlloc16M`, a 2 MiB map, and keep it in a static as here).
+type Pages = BitmapPageAllocator<PAGE, BitAlloc4K>;
+const _: () = assert!(Pages::CAPACITY_PAGES * PAGE == PHYS);
+
+type KernelHeap = Refill<TlsfByteAllocator, Pages>;
 
 /// The kernel heap: TLSF, refilled a few pages at a time.
 // SAFETY: the page allocator is given `MEMORY` only (in `main`): real,
 // identity-mapped memory that nothing else uses.
 static KHEAP: Locked<KernelHeap> =
-    Locked::new(unsafe { Refill::new(TlsfByteAllocator::new(), BitmapPageAllocator::new()) });
+    Locked::new(unsafe { Refill::new(TlsfByteAllocator::new(), Pages::new()) });
 
 /// Process ids 1..=32767, set on first use.
 struct PidRange;

@@ -8,7 +8,8 @@ use allocator::{compose, Owns};
 use allocator_testkit::{byte, ByteConfig};
 use libfuzzer_sys::fuzz_target;
 
-type Heap = compose::Refill<allocator::buddy::BuddyByteAllocator<32>, allocator::BitmapPageAllocator<4096>>;
+type Heap =
+    compose::Refill<allocator::buddy::BuddyByteAllocator<32>, allocator::bitmap::BitmapPageAllocator<4096>>;
 
 fuzz_target!(|ops: Vec<byte::ByteOp>| {
     let config = ByteConfig::new(1 << 20).more_regions(&[256 * 1024]);
@@ -18,7 +19,7 @@ fuzz_target!(|ops: Vec<byte::ByteOp>| {
     let alloc: Heap = unsafe {
         compose::Refill::new(
             allocator::buddy::BuddyByteAllocator::<32>::new(),
-            allocator::BitmapPageAllocator::<4096>::new(),
+            allocator::bitmap::BitmapPageAllocator::<4096>::new(),
         )
     };
     let subject = byte::Subject { alloc, owns: Some(|a: &Heap, p, l| a.owns(p, l)) };

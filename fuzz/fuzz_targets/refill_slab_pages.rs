@@ -8,7 +8,7 @@ use allocator::{compose, Owns};
 use allocator_testkit::{byte, ByteConfig};
 use libfuzzer_sys::fuzz_target;
 
-type Heap = compose::Refill<allocator::SlabByteAllocator, allocator::BitmapPageAllocator<4096>>;
+type Heap = compose::Refill<allocator::SlabByteAllocator, allocator::bitmap::BitmapPageAllocator<4096>>;
 
 /// 64 pages (256 KiB) at least per refill: the slab heap's first region must
 /// hold 32 KiB.
@@ -23,7 +23,7 @@ fuzz_target!(|ops: Vec<byte::ByteOp>| {
     let alloc: Heap = unsafe {
         compose::Refill::with_policy(
             allocator::SlabByteAllocator::new(),
-            allocator::BitmapPageAllocator::<4096>::new(),
+            allocator::bitmap::BitmapPageAllocator::<4096>::new(),
             POLICY,
         )
     };

@@ -15,7 +15,7 @@ fuzz_target!(|ops: Vec<byte::ByteOp>| {
     let alloc = unsafe {
         compose::Refill::new(
             allocator::TlsfByteAllocator::new(),
-            allocator::BitmapPageAllocator::<4096>::new(),
+            allocator::bitmap::BitmapPageAllocator::<4096>::new(),
         )
     };
     if let Err(violation) = byte::run_byte_ops(alloc, &config, &ops) {

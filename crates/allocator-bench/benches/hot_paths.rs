@@ -4,10 +4,11 @@
 use std::{alloc::Layout, hint::black_box, mem::MaybeUninit};
 
 use allocator::{
+    bitmap::{BitAlloc64K, BitmapPageAllocator},
     buddy::BuddyByteAllocator,
     compose::{Pool, Region},
-    BaseAllocator, BitmapIdAllocator, BitmapPageAllocator, ByteAllocator, IdAllocator, PageAllocator,
-    SlabByteAllocator, TlsfByteAllocator,
+    BaseAllocator, BitmapIdAllocator, ByteAllocator, IdAllocator, PageAllocator, SlabByteAllocator,
+    TlsfByteAllocator,
 };
 use criterion::{criterion_group, criterion_main, Criterion};
 
@@ -46,7 +47,7 @@ fn byte_heaps(c: &mut Criterion) {
 }
 
 fn pages_and_ids(c: &mut Criterion) {
-    let mut pages = Box::new(BitmapPageAllocator::<4096>::new());
+    let mut pages = Box::new(BitmapPageAllocator::<4096, BitAlloc64K>::new());
     // SAFETY: page allocators touch no memory.
     unsafe { pages.init(0x1000_0000, 64 << 20) }.expect("a valid map");
     c.bench_function("bitmap pages alloc+free 1", |b| {
@@ -56,7 +57,7 @@ fn pages_and_ids(c: &mut Criterion) {
             unsafe { pages.dealloc_pages(black_box(p), 1) }.expect("allocated");
         })
     });
-    let mut ids = BitmapIdAllocator::<allocator::bitmap::BitAlloc64K>::with_range(0, 65536).expect("a range");
+    let mut ids = BitmapIdAllocator::<BitAlloc64K>::with_range(0, 65536).expect("a range");
     c.bench_function("bitmap ids alloc+free", |b| {
         b.iter(|| {
             let id = ids.alloc_id(1, 1).expect("room");

@@ -6,9 +6,10 @@ use std::{
 };
 
 use allocator::{
+    bitmap::BitmapPageAllocator,
     buddy::BuddyByteAllocator,
     compose::{Pool, Refill, Segregator},
-    BaseAllocator, BitmapPageAllocator, ByteAllocator, SlabByteAllocator, TlsfByteAllocator,
+    BaseAllocator, ByteAllocator, SlabByteAllocator, TlsfByteAllocator,
 };
 
 /// A byte heap under test.

@@ -2,7 +2,9 @@
 
 use std::{hint::black_box, time::Instant};
 
-use allocator::{BitmapIdAllocator, BitmapPageAllocator, BuddyPageAllocator, IdAllocator, PageAllocator};
+use allocator::{
+    bitmap::BitmapPageAllocator, BitmapIdAllocator, BuddyPageAllocator, IdAllocator, PageAllocator,
+};
 use bitmap_allocator::{BitAlloc, BitAlloc64K};
 use buddy_system_allocator::FrameAllocator;
 
@@ -21,7 +23,8 @@ pub(crate) trait Pages {
 
 /// One of our page allocators.
 pub(crate) struct OurPages<P>(Box<P>);
-pub(crate) type OurBitmap = OurPages<BitmapPageAllocator<PAGE>>;
+/// The same map as [`RawBitmap`]'s, whatever the facade's features.
+pub(crate) type OurBitmap = OurPages<BitmapPageAllocator<PAGE, BitAlloc64K>>;
 pub(crate) type OurBuddyPages = OurPages<BuddyPageAllocator<PAGE>>;
 pub(crate) struct RawBitmap(Box<BitAlloc64K>);
 pub(crate) struct RawFrames(FrameAllocator<33>);

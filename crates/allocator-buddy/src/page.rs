@@ -40,6 +40,9 @@ pub struct BuddyPageAllocator<const PAGE_SIZE: usize, const GROUPS: usize = DEFA
     map: PageMap<GROUPS>,
     /// The page ranges managed, by address (adjacent ones merged).
     regions: RegionSet<MAX_REGIONS>,
+    /// The regions as given (not trimmed to pages nor clipped to the
+    /// window): no part of one may be given again.
+    given: RegionSet<MAX_REGIONS>,
     total: usize,
     used: usize,
 }
@@ -75,7 +78,7 @@ impl<const PAGE_SIZE: usize, const GROUPS: usize> BuddyPageAllocator<PAGE_SIZE, 
     /// `static`.
     pub const fn new() -> Self {
         let () = Self::VALID;
-        Self { map: PageMap::new(), regions: RegionSet::new(), total: 0, used: 0 }
+        Self { map: PageMap::new(), regions: RegionSet::new(), given: RegionSet::new(), total: 0, used: 0 }
     }
 
     /// The byte size of `num` pages, when `num` and `align_pow2` are valid.
@@ -142,7 +145,7 @@ impl<const PAGE_SIZE: usize, const GROUPS: usize> BaseAllocator for BuddyPageAll
     /// (the region is clipped; `total_pages` says how many were taken).
     unsafe fn add_memory(&mut self, start: usize, size: usize) -> AllocResult {
         let end = region_end(start, size)?;
-        self.regions.check(start, end)?;
+        self.given.check(start, end)?;
         let (first, len) = trim_region(start, size, PAGE_SIZE, PAGE_SIZE)?;
         let (f0, f1) = (first / PAGE_SIZE, (first + len) / PAGE_SIZE);
         let fresh = self.regions.is_empty();
@@ -152,6 +155,8 @@ impl<const PAGE_SIZE: usize, const GROUPS: usize> BaseAllocator for BuddyPageAll
             return Err(AllocError::InvalidParam);
         }
         let f1 = f1.min(window_end);
+        self.regions.check(first, f1 * PAGE_SIZE)?;
+        self.given.insert(start, end)?;
         self.regions.insert(first, f1 * PAGE_SIZE)?;
         if fresh {
             self.map.set_window(f0);
@@ -274,8 +279,9 @@ mod tests {
     #[test]
     fn the_bookkeeping_is_three_bits_a_page_plus_the_table() {
         // As the crate docs state.
-        assert_eq!(core::mem::size_of::<BuddyPageAllocator<4096>>(), 24 * 1024 + 544);
-        assert_eq!(core::mem::size_of::<Small>(), 24 * 4 + 544);
+        // 544: the tree and figures; 2 x 520: the two region tables.
+        assert_eq!(core::mem::size_of::<BuddyPageAllocator<4096>>(), 24 * 1024 + 544 + 520);
+        assert_eq!(core::mem::size_of::<Small>(), 24 * 4 + 544 + 520);
     }
 
     #[test]

@@ -95,7 +95,9 @@ impl Region {
     }
 
     fn has_memory(&self) -> bool {
-        !self.base.is_null()
+        // Not `base`: a region may be given at address 0 (its first byte is
+        // never handed out), but its end is never 0.
+        self.end != 0
     }
 
     fn bump(&mut self, layout: Layout) -> AllocResult<NonNull<u8>> {

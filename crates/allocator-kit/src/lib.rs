@@ -10,6 +10,10 @@ pub use allocator_core::{
 #[doc(inline)]
 pub use allocator_sync::{Held, InitHeap, Lock, Locked, NoInit, SpinLock, TicketLock};
 
+#[cfg(any(target_has_atomic = "8", feature = "critical-section"))]
+#[doc(inline)]
+pub use allocator_sync::StaticMemory;
+
 #[cfg(feature = "critical-section")]
 #[cfg_attr(docsrs, doc(cfg(feature = "critical-section")))]
 #[doc(inline)]
@@ -80,7 +84,46 @@ pub use allocator_tlsf::TlsfByteAllocator;
 pub use allocator_bitmap as bitmap;
 #[cfg(feature = "bitmap")]
 #[doc(no_inline)]
-pub use allocator_bitmap::{BitmapIdAllocator, BitmapPageAllocator};
+pub use allocator_bitmap::BitmapIdAllocator;
+
+/// The bitmap page allocator under its arceos name: `PAGE_SIZE`-byte pages
+/// in the map [`BitmapPageMap`] that the `page-alloc-*` features choose.
+///
+/// The features are unified across a build, so the largest any crate
+/// enables is the map of every user of this alias (`page-alloc-1t`: 34 MiB
+/// each; keep such an allocator in a `static`). For a capacity of your
+/// own, whatever the features, name the map:
+/// [`bitmap::BitmapPageAllocator<PAGE_SIZE, M>`](allocator_bitmap::BitmapPageAllocator)
+/// (`M` = `bitmap::BitAlloc1M` for 4 GiB of 4 KiB pages, and so on).
+#[cfg(feature = "bitmap")]
+#[cfg_attr(docsrs, doc(cfg(feature = "bitmap")))]
+pub type BitmapPageAllocator<const PAGE_SIZE: usize = 4096> =
+    allocator_bitmap::BitmapPageAllocator<PAGE_SIZE, BitmapPageMap>;
+
+/// One definition of [`BitmapPageMap`] for each feature that can win.
+#[cfg(feature = "bitmap")]
+macro_rules! bitmap_page_map {
+    ($($cfg:meta => $map:ident, $pages:literal;)*) => {$(
+        /// The map of [`BitmapPageAllocator`]: the largest that a
+        /// `page-alloc-*` feature enables (`page-alloc-256m`, 64 Ki pages,
+        /// when none is). In this build:
+        #[doc = concat!("`", stringify!($map), "`, ", $pages, ".")]
+        #[cfg($cfg)]
+        #[cfg_attr(docsrs, doc(cfg(feature = "bitmap")))]
+        pub type BitmapPageMap = allocator_bitmap::$map;
+    )*};
+}
+
+#[cfg(feature = "bitmap")]
+bitmap_page_map! {
+    feature = "page-alloc-1t" => BitAlloc256M, "256 Mi pages (1 TiB of 4 KiB pages; the map takes 34 MiB)";
+    all(feature = "page-alloc-64g", not(feature = "page-alloc-1t"))
+        => BitAlloc16M, "16 Mi pages (64 GiB of 4 KiB pages; the map takes 2.1 MiB)";
+    all(feature = "page-alloc-4g", not(any(feature = "page-alloc-64g", feature = "page-alloc-1t")))
+        => BitAlloc1M, "1 Mi pages (4 GiB of 4 KiB pages; the map takes 137 KiB)";
+    not(any(feature = "page-alloc-4g", feature = "page-alloc-64g", feature = "page-alloc-1t"))
+        => BitAlloc64K, "64 Ki pages (256 MiB of 4 KiB pages; the map takes 8.5 KiB)";
+}
 
 /// The combinators ([`allocator-compose`](allocator_compose)).
 #[cfg(feature = "compose")]

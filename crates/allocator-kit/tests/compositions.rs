@@ -8,12 +8,15 @@
 #![cfg(feature = "full")]
 
 use allocator::{
+    bitmap::BitmapPageAllocator,
     compose::{Fallback, Pool, Refill, RefillPolicy},
-    BitmapPageAllocator, SlabByteAllocator, TlsfByteAllocator,
+    SlabByteAllocator, TlsfByteAllocator,
 };
 use allocator_testkit::{byte_allocator_tests, ByteConfig};
 
 type Buddy = allocator::buddy::BuddyByteAllocator<32>;
+/// The bitmap crate's own type (a 64 Ki-page map, 8.5 KiB, held by value),
+/// not the root alias, whose map the `page-alloc-*` features may make 34 MiB.
 type Pages = BitmapPageAllocator<4096>;
 
 fn pages() -> Pages {

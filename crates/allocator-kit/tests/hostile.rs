@@ -5,12 +5,13 @@
 
 use core::{alloc::Layout, mem::MaybeUninit, ptr::NonNull};
 
+// `bitmap::BitmapPageAllocator`: the bitmap crate's own type, a 64 Ki-page
+// map whatever the features (the root alias's map is theirs to choose).
 use allocator::{
-    bitmap::BitAlloc4K,
+    bitmap::{BitAlloc4K, BitmapPageAllocator},
     compose::{Fallback, NullAllocator, Pool, Region, Segregator, StatsSnapshot},
-    AllocError, BaseAllocator, BitmapIdAllocator, BitmapPageAllocator, BuddyByteAllocator,
-    BuddyPageAllocator, ByteAllocator, IdAllocator, Locked, Owns, PageAllocator, SlabByteAllocator,
-    TlsfByteAllocator,
+    AllocError, BaseAllocator, BitmapIdAllocator, BuddyByteAllocator, BuddyPageAllocator, ByteAllocator,
+    IdAllocator, Locked, Owns, PageAllocator, SlabByteAllocator, TlsfByteAllocator,
 };
 
 type Check = Box<dyn Fn() -> Result<(), String>>;

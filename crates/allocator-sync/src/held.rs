@@ -1,6 +1,6 @@
 //! [`Held`]: a heap while its lock is held.
 
-use core::{alloc::Layout, fmt, ops::Deref, ptr::NonNull};
+use core::{alloc::Layout, cell::Cell, fmt, ops::Deref, ptr::NonNull, sync::atomic::AtomicU8};
 
 use allocator_core::{AllocResult, BaseAllocator, ByteAllocator, Figures, IdAllocator, Owns, PageAllocator};
 
@@ -28,12 +28,41 @@ use allocator_core::{AllocResult, BaseAllocator, ByteAllocator, Figures, IdAlloc
 /// [`AllocatorRc::with`]: https://docs.rs/allocator-sync
 pub struct Held<'a, A: ?Sized> {
     heap: &'a mut A,
+    /// The `Locked` heap's state, poisoned when an operation panics.
+    state: Option<&'a AtomicU8>,
+    /// Set when the closure took the heap raw ([`get_mut`](Self::get_mut)).
+    raw: Option<&'a Cell<bool>>,
 }
 
 impl<'a, A: ?Sized> Held<'a, A> {
-    /// Wraps exclusive access to a heap.
+    /// Wraps exclusive access to a heap that nothing poisons.
+    #[cfg(feature = "allocator_api")]
     pub(crate) fn new(heap: &'a mut A) -> Self {
-        Self { heap }
+        Self { heap, state: None, raw: None }
+    }
+
+    /// Wraps a `Locked` heap: a panic inside one of its operations poisons
+    /// `state`; `raw` records raw access.
+    pub(crate) fn shared(heap: &'a mut A, state: &'a AtomicU8, raw: &'a Cell<bool>) -> Self {
+        Self { heap, state: Some(state), raw: Some(raw) }
+    }
+
+    /// Runs one heap operation; a panic inside it poisons the heap.
+    #[inline]
+    fn op<R>(&mut self, f: impl FnOnce(&mut A) -> R) -> R {
+        let poison = self.state.map(crate::locked::Poison);
+        let r = f(self.heap);
+        core::mem::forget(poison);
+        r
+    }
+
+    /// As `op`, for the operations that only read.
+    #[inline]
+    fn read<R>(&self, f: impl FnOnce(&A) -> R) -> R {
+        let poison = self.state.map(crate::locked::Poison);
+        let r = f(self.heap);
+        core::mem::forget(poison);
+        r
     }
 
     /// The heap itself, mutably: for its own `&mut self` methods (a
@@ -46,6 +75,11 @@ impl<'a, A: ?Sized> Held<'a, A> {
     /// rewind): blocks handed out through the shared handle are still in
     /// use by code that cannot know.
     pub unsafe fn get_mut(&mut self) -> &mut A {
+        if let Some(raw) = self.raw {
+            // A panic while the caller holds the heap raw may leave it
+            // half-changed: the scope poisons the heap then.
+            raw.set(true);
+        }
         self.heap
     }
 }
@@ -69,12 +103,12 @@ impl<A: BaseAllocator + ?Sized> BaseAllocator for Held<'_, A> {
 
     unsafe fn init(&mut self, start: A::Addr, size: usize) -> AllocResult {
         // SAFETY: forwarded from the caller.
-        unsafe { self.heap.init(start, size) }
+        self.op(|h| unsafe { h.init(start, size) })
     }
 
     unsafe fn add_memory(&mut self, start: A::Addr, size: usize) -> AllocResult {
         // SAFETY: forwarded from the caller.
-        unsafe { self.heap.add_memory(start, size) }
+        self.op(|h| unsafe { h.add_memory(start, size) })
     }
 }
 
@@ -83,45 +117,45 @@ impl<A: BaseAllocator + ?Sized> BaseAllocator for Held<'_, A> {
 unsafe impl<A: ByteAllocator + ?Sized> ByteAllocator for Held<'_, A> {
     #[inline]
     fn alloc(&mut self, layout: Layout) -> AllocResult<NonNull<u8>> {
-        self.heap.alloc(layout)
+        self.op(|h| h.alloc(layout))
     }
 
     #[inline]
     unsafe fn dealloc(&mut self, ptr: NonNull<u8>, layout: Layout) {
         // SAFETY: forwarded from the caller.
-        unsafe { self.heap.dealloc(ptr, layout) }
+        self.op(|h| unsafe { h.dealloc(ptr, layout) })
     }
 
     #[inline]
     unsafe fn resize_in_place(&mut self, ptr: NonNull<u8>, layout: Layout, new_size: usize) -> AllocResult {
         // SAFETY: forwarded from the caller.
-        unsafe { self.heap.resize_in_place(ptr, layout, new_size) }
+        self.op(|h| unsafe { h.resize_in_place(ptr, layout, new_size) })
     }
 
     #[inline]
     unsafe fn usable_size(&self, ptr: NonNull<u8>, layout: Layout) -> usize {
         // SAFETY: forwarded from the caller.
-        unsafe { self.heap.usable_size(ptr, layout) }
+        self.read(|h| unsafe { h.usable_size(ptr, layout) })
     }
 
     fn figures(&self) -> Figures {
-        self.heap.figures()
+        self.read(|h| h.figures())
     }
 
     fn largest_free(&self) -> Option<usize> {
-        self.heap.largest_free()
+        self.read(|h| h.largest_free())
     }
 
     #[inline]
     unsafe fn grow(&mut self, ptr: NonNull<u8>, old: Layout, new: Layout) -> AllocResult<NonNull<u8>> {
         // SAFETY: forwarded from the caller.
-        unsafe { self.heap.grow(ptr, old, new) }
+        self.op(|h| unsafe { h.grow(ptr, old, new) })
     }
 
     #[inline]
     unsafe fn shrink(&mut self, ptr: NonNull<u8>, old: Layout, new: Layout) -> AllocResult<NonNull<u8>> {
         // SAFETY: forwarded from the caller.
-        unsafe { self.heap.shrink(ptr, old, new) }
+        self.op(|h| unsafe { h.shrink(ptr, old, new) })
     }
 
     #[inline]
@@ -132,7 +166,7 @@ unsafe impl<A: ByteAllocator + ?Sized> ByteAllocator for Held<'_, A> {
         new_size: usize,
     ) -> AllocResult<NonNull<u8>> {
         // SAFETY: forwarded from the caller.
-        unsafe { self.heap.realloc(ptr, layout, new_size) }
+        self.op(|h| unsafe { h.realloc(ptr, layout, new_size) })
     }
 }
 
@@ -141,16 +175,16 @@ unsafe impl<A: PageAllocator + ?Sized> PageAllocator for Held<'_, A> {
     const PAGE_SIZE: usize = A::PAGE_SIZE;
 
     fn alloc_pages(&mut self, num_pages: usize, align_pow2: usize) -> AllocResult<usize> {
-        self.heap.alloc_pages(num_pages, align_pow2)
+        self.op(|h| h.alloc_pages(num_pages, align_pow2))
     }
 
     fn alloc_pages_at(&mut self, base: usize, num_pages: usize, align_pow2: usize) -> AllocResult<usize> {
-        self.heap.alloc_pages_at(base, num_pages, align_pow2)
+        self.op(|h| h.alloc_pages_at(base, num_pages, align_pow2))
     }
 
     unsafe fn dealloc_pages(&mut self, pos: usize, num_pages: usize) -> AllocResult {
         // SAFETY: forwarded from the caller.
-        unsafe { self.heap.dealloc_pages(pos, num_pages) }
+        self.op(|h| unsafe { h.dealloc_pages(pos, num_pages) })
     }
 
     fn total_pages(&self) -> usize {
@@ -168,15 +202,15 @@ unsafe impl<A: PageAllocator + ?Sized> PageAllocator for Held<'_, A> {
 
 impl<A: IdAllocator + ?Sized> IdAllocator for Held<'_, A> {
     fn alloc_id(&mut self, count: usize, align_pow2: usize) -> AllocResult<usize> {
-        self.heap.alloc_id(count, align_pow2)
+        self.op(|h| h.alloc_id(count, align_pow2))
     }
 
     fn alloc_fixed_id(&mut self, id: usize) -> AllocResult {
-        self.heap.alloc_fixed_id(id)
+        self.op(|h| h.alloc_fixed_id(id))
     }
 
     fn dealloc_id(&mut self, start_id: usize, count: usize) -> AllocResult {
-        self.heap.dealloc_id(start_id, count)
+        self.op(|h| h.dealloc_id(start_id, count))
     }
 
     fn is_allocated(&self, id: usize) -> bool {

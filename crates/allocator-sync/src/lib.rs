@@ -10,6 +10,8 @@ mod context;
 mod held;
 mod lock;
 mod locked;
+#[cfg(any(target_has_atomic = "8", feature = "critical-section"))]
+mod memory;
 mod ops;
 #[cfg(feature = "allocator_api")]
 mod rc;
@@ -20,6 +22,8 @@ pub use held::Held;
 pub use lock::CriticalSectionLock;
 pub use lock::{Lock, SpinLock, TicketLock};
 pub use locked::{InitHeap, Locked, NoInit};
+#[cfg(any(target_has_atomic = "8", feature = "critical-section"))]
+pub use memory::StaticMemory;
 #[cfg(feature = "allocator_api")]
 #[cfg_attr(docsrs, doc(cfg(feature = "allocator_api")))]
 pub use rc::AllocatorRc;

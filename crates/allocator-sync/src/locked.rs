@@ -25,24 +25,28 @@ use crate::{context, ops, Held, Lock, SpinLock};
 /// zeros and lands in `.bss` (a function pointer is never zero, and would
 /// put the whole heap in `.data`, copied from flash at boot).
 ///
+/// `Locked` runs it at most once *per `Locked` value*; a program may have
+/// several values with the same set-up, and anyone may call `init`. So a
+/// set-up must not turn a `static mut` into a `&'static mut` itself (two
+/// heaps would share the memory): it claims its memory from a
+/// [`StaticMemory`](crate::StaticMemory), which hands it out once.
+///
 /// ```
-/// use core::mem::MaybeUninit;
-/// use allocator_core::{AllocResult, BaseAllocator};
-/// use allocator_sync::{InitHeap, Locked, SpinLock};
+/// use allocator_core::{AllocError, AllocResult, BaseAllocator};
+/// use allocator_sync::{InitHeap, Locked, SpinLock, StaticMemory};
 /// # use allocator_testkit::FirstFit as MyHeap;
 ///
-/// struct StaticArena;
+/// static ARENA: StaticMemory<{ 1 << 16 }> = StaticMemory::new();
 ///
-/// impl InitHeap<MyHeap> for StaticArena {
+/// struct Arena;
+///
+/// impl InitHeap<MyHeap> for Arena {
 ///     fn init(heap: &mut MyHeap) -> AllocResult {
-///         static mut ARENA: [MaybeUninit<u8>; 1 << 16] = [MaybeUninit::uninit(); 1 << 16];
-///         // SAFETY: `init` runs at most once, so this is the only
-///         // reference to the arena, ever.
-///         heap.add_static(unsafe { core::slice::from_raw_parts_mut((&raw mut ARENA).cast(), 1 << 16) })
+///         heap.add_static(ARENA.take().ok_or(AllocError::AlreadyInitialized)?)
 ///     }
 /// }
 ///
-/// static HEAP: Locked<MyHeap, SpinLock, StaticArena> = Locked::new(MyHeap::new());
+/// static HEAP: Locked<MyHeap, SpinLock, Arena> = Locked::new(MyHeap::new());
 /// assert_eq!(HEAP.figures().unwrap().total, 1 << 16);
 /// ```
 pub trait InitHeap<A> {
@@ -103,9 +107,12 @@ const POISONED: u8 = 2;
 /// (interrupt handlers over a spin lock) uses
 /// [`try_with`](Self::try_with), which fails instead of waiting.
 ///
-/// **Panics poison.** A panic inside an operation (a backend's assertion,
-/// a closure given to `with`) leaves the heap in an unknown state: every
-/// later operation fails with [`AllocError::Poisoned`] and frees leak.
+/// **A panic inside a heap operation poisons.** A backend that panics
+/// half-way (an assertion) leaves the heap in an unknown state: every later
+/// operation fails with [`AllocError::Poisoned`] and frees leak. A panic in
+/// the caller's own code inside [`with`](Self::with) does not: every
+/// operation it made through [`Held`] had finished (unless it took the heap
+/// with [`Held::get_mut`], which poisons on a panic too).
 pub struct Locked<A, L = SpinLock, I = NoInit> {
     lock: L,
     state: AtomicU8,
@@ -227,8 +234,12 @@ impl<A, L: Lock, I: InitHeap<A>> Locked<A, L, I> {
             // is the only reference to the heap until the scope ends.
             let heap = unsafe { &mut *self.heap.get() };
             Self::ready(&self.state, heap)?;
-            let poison = Poison(&self.state);
-            let r = f(&mut Held::new(heap));
+            // A panic in the caller's own code leaves the heap whole (every
+            // operation through `Held` finished or poisoned it itself); one
+            // after `Held::get_mut` may have left it half-changed.
+            let raw = core::cell::Cell::new(false);
+            let poison = PoisonIf { state: &self.state, raw: &raw };
+            let r = f(&mut Held::shared(heap, &self.state, &raw));
             core::mem::forget(poison);
             Ok(r)
         };
@@ -246,9 +257,24 @@ impl Drop for Clear<'_> {
     }
 }
 
+/// Dropped only on unwind (it is forgotten on the normal path): poisons
+/// the heap if the closure had raw `&mut` access to it.
+struct PoisonIf<'a> {
+    state: &'a AtomicU8,
+    raw: &'a core::cell::Cell<bool>,
+}
+
+impl Drop for PoisonIf<'_> {
+    fn drop(&mut self) {
+        if self.raw.get() {
+            self.state.store(POISONED, Ordering::Relaxed);
+        }
+    }
+}
+
 /// Poisons the heap if dropped, which happens only on unwind (it is
-/// forgotten on the normal path).
-struct Poison<'a>(&'a AtomicU8);
+/// forgotten on the normal path): held across each heap operation.
+pub(crate) struct Poison<'a>(pub(crate) &'a AtomicU8);
 
 impl Drop for Poison<'_> {
     fn drop(&mut self) {

@@ -9,8 +9,8 @@ use std::{
     time::{Duration, Instant},
 };
 
-use allocator_core::{AllocResult, BaseAllocator, ByteAllocator, Figures};
-use allocator_sync::{InitHeap, Locked, SpinLock};
+use allocator_core::{AllocError, AllocResult, BaseAllocator, ByteAllocator, Figures};
+use allocator_sync::{InitHeap, Locked, SpinLock, StaticMemory};
 use allocator_testkit::FirstFit;
 
 /// FirstFit whose `dealloc` asserts, as a backend's debug check of a
@@ -51,12 +51,11 @@ unsafe impl ByteAllocator for Asserting {
 
 struct Arena;
 
+static MEMORY: StaticMemory<{ 16 << 20 }> = StaticMemory::new();
+
 impl InitHeap<Asserting> for Arena {
     fn init(heap: &mut Asserting) -> AllocResult {
-        static mut MEMORY: [core::mem::MaybeUninit<u8>; 16 << 20] =
-            [core::mem::MaybeUninit::uninit(); 16 << 20];
-        // SAFETY: runs at most once: the only reference to the arena, ever.
-        heap.add_static(unsafe { core::slice::from_raw_parts_mut((&raw mut MEMORY).cast(), 16 << 20) })
+        heap.add_static(MEMORY.take().ok_or(AllocError::AlreadyInitialized)?)
     }
 }
 

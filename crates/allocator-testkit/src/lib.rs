@@ -22,8 +22,8 @@ pub use violation::Violation;
 #[doc(hidden)]
 pub mod __private {
     pub use crate::memory::TestAddress;
-    pub use allocator_core::{AllocResult, BaseAllocator, ByteAllocator, Owns};
-    pub use allocator_sync::{InitHeap, Locked, SpinLock};
+    pub use allocator_core::{AllocError, AllocResult, BaseAllocator, ByteAllocator, Owns};
+    pub use allocator_sync::{InitHeap, Locked, SpinLock, StaticMemory};
 
     /// Autoref specialisation: `(&Probe::of(&a)).owns_fn()` is the
     /// allocator's `owns` when it implements [`Owns`], `None` otherwise,

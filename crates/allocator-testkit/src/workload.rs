@@ -192,21 +192,20 @@ pub fn stress_ops() -> usize {
 #[macro_export]
 macro_rules! global_alloc_test {
     ($heap:ty, $new:expr, $size:expr, $vec_len:expr $(,)?) => {
-        /// The heap's memory: only its address is used.
-        #[repr(align(4096))]
-        struct Arena(#[allow(dead_code)] [u8; $size]);
-
-        static mut ARENA: Arena = Arena([0; $size]);
+        /// The heap's memory, 4 KiB-aligned, handed out once.
+        static ARENA: $crate::__private::StaticMemory<{ $size }> = $crate::__private::StaticMemory::new();
 
         /// Gives the heap the arena, once.
         struct GiveArena;
 
         impl $crate::__private::InitHeap<$heap> for GiveArena {
             fn init(heap: &mut $heap) -> $crate::__private::AllocResult {
-                let start = $crate::__private::TestAddress::from_region((&raw mut ARENA).cast::<u8>());
-                // SAFETY: the arena is used by nothing but the heap, for the
-                // whole program; `Locked` runs this at most once.
-                unsafe { $crate::__private::BaseAllocator::init(heap, start, $size) }
+                let arena = ARENA.take().ok_or($crate::__private::AllocError::AlreadyInitialized)?;
+                let start = $crate::__private::TestAddress::from_region(arena.as_mut_ptr().cast::<u8>());
+                // SAFETY: `take` handed the arena out once, to this heap
+                // alone, for the whole program (its address is exposed for
+                // heaps that take numbers).
+                unsafe { $crate::__private::BaseAllocator::init(heap, start, arena.len()) }
             }
         }
 

@@ -95,3 +95,19 @@ fn one_region_only_and_blocks_carry_its_provenance() {
     assert_eq!(r.alloc(l(1)), Err(AllocError::NoMemory));
     assert_eq!(r.alloc(Layout::from_size_align(isize::MAX as usize, 1).unwrap()), Err(AllocError::NoMemory));
 }
+
+/// A region given at address 0 has memory (its first byte is never handed
+/// out): a second `init` is refused, not a silent reset.
+#[test]
+fn a_region_at_address_zero_is_not_empty() {
+    let mut r = Region::new();
+    let zero = core::ptr::null_mut::<u8>();
+    // SAFETY: a bump region touches no memory until it hands a block out,
+    // and this test allocates nothing.
+    unsafe { r.init(zero, 4096) }.unwrap();
+    assert_eq!(r.total_bytes(), 4095);
+    // SAFETY: refused untouched.
+    assert_eq!(unsafe { r.init(zero, 4096) }, Err(AllocError::AlreadyInitialized));
+    // SAFETY: as above.
+    assert_eq!(unsafe { r.add_memory(zero, 64) }, Err(AllocError::MemoryOverlap));
+}
