@@ -286,6 +286,8 @@ fn cross() -> Vec<Job> {
             if let Some(r) = runner {
                 job = job.env(&target_env(target, "runner"), r);
             }
+            // Tests that watch a child process run on the host only.
+            job = job.env("ALLOCATOR_EMULATED", "1");
             if let Some(l) = linker {
                 job = job.env(&target_env(target, "linker"), l);
             }

@@ -34,7 +34,8 @@ fn run(seed: u64) {
         let len = 1 + r.below(40);
         let gap = if r.below(3) == 0 { 0 } else { r.below(5) };
         let start = frame * PS + if r.below(4) == 0 { 123 } else { 0 };
-        let size = len * PS - if !start.is_multiple_of(PS) { 123 } else { 0 } + if r.below(4) == 0 { 77 } else { 0 };
+        let size =
+            len * PS - if !start.is_multiple_of(PS) { 123 } else { 0 } + if r.below(4) == 0 { 77 } else { 0 };
         // SAFETY: page allocators touch no memory.
         let res = unsafe {
             if first {
