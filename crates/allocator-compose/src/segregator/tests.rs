@@ -30,7 +30,11 @@ fn a_small_but_over_aligned_block_goes_to_the_large_side() {
     for layout in [over, Layout::new::<u128>()] {
         let p = s.alloc(layout).unwrap_or_else(|e| panic!("{layout:?}: {e}"));
         assert!(p.as_ptr().addr().is_multiple_of(layout.align()));
-        assert!(s.large().owns(p, layout) && !s.small().owns(p, layout));
+        // (A `u128` is 8-aligned on some 32-bit targets, powerpc among
+        // them: there it fits the pool's blocks and stays small.)
+        let over_aligned = layout.align() > Pool::<24>::BLOCK_ALIGN;
+        assert_eq!(s.large().owns(p, layout), over_aligned, "{layout:?}");
+        assert_eq!(s.small().owns(p, layout), !over_aligned, "{layout:?}");
         assert!(s.owns(p, layout));
         // A small block still comes from the pool, and goes back there.
         let q = s.alloc(Layout::new::<u64>()).unwrap();
