@@ -3,7 +3,7 @@
 use core::alloc::Layout;
 
 use allocator_buddy::BuddyByteAllocator;
-use allocator_core::{BaseAllocator, ByteAllocator, Owns};
+use allocator_core::{BaseAllocator, ByteAllocator};
 use allocator_testkit::TestRegion;
 
 /// Hole: buddy_system_allocator merges free buddies across the seam of two
@@ -13,36 +13,10 @@ use allocator_testkit::TestRegion;
 /// regions; it must be owned and free cleanly.
 #[test]
 fn a_block_merged_across_two_adjacent_regions_is_owned_and_freed() {
-    const HALF: usize = 32 * 1024;
-    let halves = TestRegion::adjacent(&[HALF, HALF], 2 * HALF, 0);
-    let mut h = BuddyByteAllocator::<32>::new();
-    for r in &halves {
-        // SAFETY: the regions outlive the heap.
-        unsafe { h.add_memory(r.ptr(), r.size()) }.unwrap();
-    }
-    let whole = Layout::from_size_align(2 * HALF, 8).unwrap();
-    let half = Layout::from_size_align(HALF, 8).unwrap();
-    // Each region starts as one free 32 KiB block; taking and freeing both
-    // makes the heap merge them into one 64 KiB block.
-    let (a, b) = (h.alloc(half).unwrap(), h.alloc(half).unwrap());
-    // SAFETY: live for `half`.
-    unsafe {
-        h.dealloc(a, half);
-        h.dealloc(b, half);
-    }
-    let p = h.alloc(whole).expect("the merged block");
-    assert_eq!(p.addr().get(), halves[0].start(), "it spans the seam");
-    assert!(h.owns(p, whole), "a live block across adjacent regions is not owned");
-    // SAFETY: live for `whole`: every byte is the heap's.
-    unsafe {
-        p.as_ptr().write_bytes(1, 2 * HALF);
-        h.dealloc(p, whole);
-    }
-    assert_eq!(h.used_bytes(), 0);
-    // Freed where it came from: it can be taken again.
-    let q = h.alloc(whole).unwrap();
-    // SAFETY: live for `whole`.
-    unsafe { h.dealloc(q, whole) };
+    allocator_testkit::expect(allocator_testkit::byte::owns_a_block_merged_across_the_seam(
+        BuddyByteAllocator::<32>::new(),
+        32 * 1024,
+    ));
 }
 
 /// Hole: buddy_system_allocator subtracts the size it is freed with from

@@ -2,7 +2,7 @@
 
 use core::alloc::Layout;
 
-use allocator_core::{BaseAllocator, ByteAllocator, Owns};
+use allocator_core::{BaseAllocator, ByteAllocator};
 use allocator_slab::{SlabByteAllocator, MIN_FIRST_REGION};
 use allocator_testkit::TestRegion;
 
@@ -13,35 +13,10 @@ use allocator_testkit::TestRegion;
 /// block spans the two 32 KiB regions; it must be owned and free cleanly.
 #[test]
 fn a_block_merged_across_two_adjacent_regions_is_owned_and_freed() {
-    const HALF: usize = MIN_FIRST_REGION;
-    let halves = TestRegion::adjacent(&[HALF, HALF], 2 * HALF, 0);
-    let mut h = SlabByteAllocator::new();
-    for r in &halves {
-        // SAFETY: the regions outlive the heap.
-        unsafe { h.add_memory(r.ptr(), r.size()) }.unwrap();
-    }
-    let whole = Layout::from_size_align(2 * HALF, 8).unwrap();
-    let half = Layout::from_size_align(HALF, 8).unwrap();
-    // Each region starts as one free 32 KiB buddy block; taking and freeing
-    // both makes the buddy heap merge them into one 64 KiB block.
-    let (a, b) = (h.alloc(half).unwrap(), h.alloc(half).unwrap());
-    // SAFETY: live for `half`.
-    unsafe {
-        h.dealloc(a, half);
-        h.dealloc(b, half);
-    }
-    let p = h.alloc(whole).expect("the merged block");
-    assert_eq!(p.addr().get(), halves[0].start(), "it spans the seam");
-    assert!(h.owns(p, whole), "a live block across adjacent regions is not owned");
-    // SAFETY: live for `whole`: every byte is the heap's.
-    unsafe {
-        p.as_ptr().write_bytes(1, 2 * HALF);
-        h.dealloc(p, whole);
-    }
-    assert_eq!(h.used_bytes(), 0);
-    let q = h.alloc(whole).unwrap();
-    // SAFETY: live for `whole`.
-    unsafe { h.dealloc(q, whole) };
+    allocator_testkit::expect(allocator_testkit::byte::owns_a_block_merged_across_the_seam(
+        SlabByteAllocator::new(),
+        MIN_FIRST_REGION,
+    ));
 }
 
 /// Hole: the buddy heap inside ax_slab_allocator subtracts the size a

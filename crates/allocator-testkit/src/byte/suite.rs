@@ -356,3 +356,55 @@ where
     super::check_byte_ops(new, &adjacent);
     Ok(())
 }
+
+/// For heaps that merge free buddies (buddy, slab): two adjacent regions of
+/// `half` bytes, each one free block; both halves are taken and freed, so
+/// the heap merges them into one block across the seam. That block must be
+/// served, owned (`owns` looked at one region at a time and said "not
+/// mine", and a `Fallback` freed the block into its other part), wholly
+/// writable, and freed where it came from.
+///
+/// # Errors
+/// The first violation.
+pub fn owns_a_block_merged_across_the_seam<A>(mut heap: A, half: usize) -> Result<(), Violation>
+where
+    A: ByteAllocator + allocator_core::Owns + BaseAllocator<Addr = *mut u8>,
+{
+    let halves = crate::TestRegion::adjacent(&[half, half], 2 * half, 0);
+    for r in &halves {
+        // SAFETY: the regions are ours and outlive the heap (dropped below,
+        // before them).
+        let res = unsafe { heap.add_memory(r.ptr(), r.size()) };
+        ensure(res.is_ok(), || Violation::Policy(format!("add_memory of a {half}-byte half gave {res:?}")))?;
+    }
+    let whole = layout(2 * half, 8);
+    let halfl = layout(half, 8);
+    let taken = (heap.alloc(halfl), heap.alloc(halfl));
+    let (Ok(a), Ok(b)) = taken else {
+        return Err(Violation::Policy(format!("each half should be one free block: {taken:?}")));
+    };
+    // SAFETY: live for `halfl`.
+    unsafe {
+        heap.dealloc(a, halfl);
+        heap.dealloc(b, halfl);
+    }
+    let p = heap.alloc(whole).map_err(|e| Violation::Policy(format!("the merged block: {e:?}")))?;
+    ensure(p.addr().get() == halves[0].start(), || {
+        Violation::Policy("the block does not span the seam".into())
+    })?;
+    ensure(heap.owns(p, whole), || {
+        Violation::Policy("owns() is false for a live block across adjacent regions".into())
+    })?;
+    // SAFETY: live for `whole`: every byte is the heap's.
+    unsafe {
+        p.as_ptr().write_bytes(1, 2 * half);
+        heap.dealloc(p, whole);
+    }
+    ensure(heap.used_bytes() == 0, || Violation::NotRecovered("the merged block was not freed".into()))?;
+    // Freed where it came from: it can be taken again.
+    let q = heap.alloc(whole).map_err(|e| Violation::NotRecovered(format!("again: {e:?}")))?;
+    // SAFETY: live for `whole`.
+    unsafe { heap.dealloc(q, whole) };
+    drop(heap);
+    Ok(())
+}
