@@ -1,6 +1,7 @@
 #![doc = include_str!("../README.md")]
 
 mod heaps;
+mod instructions;
 mod pages;
 mod report;
 mod router;
@@ -151,9 +152,14 @@ struct Options {
     json: bool,
     baseline: String,
     out: PathBuf,
+    /// Only the wrapper table in instructions.
+    instructions_only: bool,
+    /// Fail when a wrapper costs more than this many percent over its crate.
+    check_overhead: Option<f64>,
 }
 
 const USAGE: &str = "usage: allocator-bench [--quick | --full] [--only NAME,…] [--workload NAME,…] [--baseline NAME] [--out DIR] [--json] [--list]
+                       [--instructions] [--check-overhead PERCENT]
 
   --quick        the default set, under two minutes
   --full         ten times the operations, five times the rounds
@@ -162,7 +168,13 @@ const USAGE: &str = "usage: allocator-bench [--quick | --full] [--only NAME,…]
   --baseline     the contender ratios are taken against (default: system)
   --out          the report folder (default: target/allocator-bench)
   --json         print the results as JSON instead of the table
-  --list         list contenders and workloads";
+  --list         list contenders and workloads
+  --instructions only the wrapper table in instructions per alloc+free pair
+                 (each byte wrapper against the crate it wraps, under valgrind's
+                 callgrind; also part of every run when valgrind is installed)
+  --check-overhead PERCENT
+                 exit with failure when a wrapper costs more instructions than
+                 its crate by more than PERCENT (needs valgrind)";
 
 fn parse(args: &[String]) -> Result<Option<Options>, String> {
     let root = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../..");
@@ -173,6 +185,8 @@ fn parse(args: &[String]) -> Result<Option<Options>, String> {
         json: false,
         baseline: "system".into(),
         out: root.join("target/allocator-bench"),
+        instructions_only: false,
+        check_overhead: None,
     };
     let mut it = args.iter();
     let list = |v: Option<&String>| -> Result<Vec<String>, String> {
@@ -187,6 +201,11 @@ fn parse(args: &[String]) -> Result<Option<Options>, String> {
             "--workload" => o.workloads = Some(list(it.next())?),
             "--baseline" => o.baseline = it.next().ok_or("--baseline needs a name")?.clone(),
             "--out" => o.out = PathBuf::from(it.next().ok_or("--out needs a folder")?),
+            "--instructions" => o.instructions_only = true,
+            "--check-overhead" => {
+                let p = it.next().ok_or("--check-overhead needs a percentage")?;
+                o.check_overhead = Some(p.parse().map_err(|_| format!("not a percentage: {p}"))?);
+            }
             "--list" => {
                 println!("contenders:");
                 for c in contenders() {
@@ -215,8 +234,20 @@ fn progress(done: usize, total: usize, what: &str) {
     let _ = std::io::stderr().flush();
 }
 
+/// Instruction counts per run: pairs in the shorter of the two runs.
+const COUNTED_PAIRS: usize = 100_000;
+
 fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
+    if args.first().is_some_and(|a| a == "--count-child") {
+        return match instructions::child(&args[1..]) {
+            Ok(()) => ExitCode::SUCCESS,
+            Err(e) => {
+                eprintln!("{e}");
+                ExitCode::FAILURE
+            }
+        };
+    }
     let o = match parse(&args) {
         Ok(Some(o)) => o,
         Ok(None) => return ExitCode::SUCCESS,
@@ -236,6 +267,15 @@ fn main() -> ExitCode {
         all.iter().filter(|c| o.only.as_ref().is_none_or(|only| only.iter().any(|n| n == c.name))).collect();
     let workloads: Vec<Workload> = Workload::ALL.into_iter().filter(|w| wanted(w.name())).collect();
 
+    let mut results = report::Results::new(&o.baseline);
+    let counting = o.instructions_only || o.check_overhead.is_some();
+    if counting {
+        results.instructions =
+            Some(instructions::table(COUNTED_PAIRS, |what| progress(0, instructions::WRAPPERS.len(), what)));
+        eprint!("\r\x1b[2K");
+        return finish(&o, &results);
+    }
+
     let layout = Layout::from_size_align(ARENA, 4096).expect("arena layout");
     // SAFETY: a non-zero layout; the arena is freed at the end.
     let arena = unsafe { System.alloc(layout) };
@@ -247,7 +287,6 @@ fn main() -> ExitCode {
     // SAFETY: the arena was just allocated, `ARENA` bytes long.
     unsafe { std::ptr::write_bytes(arena, 0, ARENA) };
 
-    let mut results = report::Results::new(&o.baseline);
     let total = chosen.len() * workloads.len();
     let mut done = 0;
     for c in &chosen {
@@ -268,24 +307,51 @@ fn main() -> ExitCode {
     }
     progress(done, total, "wrapper overhead");
     results.overhead = report::overhead(&chosen, arena, scale);
-    eprint!("\r\x1b[2K");
-
     // SAFETY: allocated above with this layout; no heap uses it any more.
     unsafe { System.dealloc(arena, layout) };
+    if chosen.iter().any(|c| instructions::WRAPPERS.iter().any(|(ours, _)| *ours == c.name)) {
+        results.instructions = Some(instructions::table(COUNTED_PAIRS, |what| progress(done, total, what)));
+    }
+    eprint!("\r\x1b[2K");
+    finish(&o, &results)
+}
 
+/// Prints the results, writes the report, and applies `--check-overhead`.
+fn finish(o: &Options, results: &report::Results) -> ExitCode {
     if o.json {
         println!("{}", results.json());
     } else {
         println!("{}", results.table());
     }
-    match results.write(&o.out) {
-        Ok(()) => {
-            eprintln!("report: {}", o.out.join("report.md").display());
-            ExitCode::SUCCESS
+    if let Err(e) = results.write(&o.out) {
+        eprintln!("could not write the report to {}: {e}", o.out.display());
+        return ExitCode::FAILURE;
+    }
+    eprintln!("report: {}", o.out.join("report.md").display());
+    let Some(limit) = o.check_overhead else { return ExitCode::SUCCESS };
+    match &results.instructions {
+        Some(Ok(counts)) => {
+            let over: Vec<_> = counts.iter().filter(|c| c.overhead_percent() > limit).collect();
+            for c in &over {
+                eprintln!(
+                    "{} costs {:+.1}% over {} on {} (limit {limit}%)",
+                    c.ours,
+                    c.overhead_percent(),
+                    c.raw,
+                    c.workload
+                );
+            }
+            if over.is_empty() {
+                println!("every wrapper within {limit}% of its crate in instructions");
+                ExitCode::SUCCESS
+            } else {
+                ExitCode::FAILURE
+            }
         }
-        Err(e) => {
-            eprintln!("could not write the report to {}: {e}", o.out.display());
+        Some(Err(why)) => {
+            eprintln!("--check-overhead: {why}");
             ExitCode::FAILURE
         }
+        None => ExitCode::FAILURE,
     }
 }

@@ -6,6 +6,7 @@ use plotters::prelude::*;
 
 use crate::{
     heaps::Kind,
+    instructions::Count,
     pages::{self, Pages},
     workloads::{Figure, Scale},
     Contender, Workload,
@@ -40,6 +41,8 @@ pub(crate) struct Results {
     order: Vec<&'static str>,
     pub(crate) pages: Vec<PageRow>,
     pub(crate) overhead: Vec<Overhead>,
+    /// The wrapper table in instructions, or why it was not counted.
+    pub(crate) instructions: Option<Result<Vec<Count>, String>>,
 }
 
 /// Higher is better, whatever the figure.
@@ -96,6 +99,7 @@ impl Results {
             order: Vec::new(),
             pages: Vec::new(),
             overhead: Vec::new(),
+            instructions: None,
         }
     }
 
@@ -175,6 +179,27 @@ impl Results {
                 let _ = writeln!(s, "{:<14} vs {:<24} {:<16} {:.3}", o.ours, o.raw, o.workload, o.ratio);
             }
         }
+        match &self.instructions {
+            Some(Ok(counts)) => {
+                s += "\nWrapper overhead in instructions per alloc+free pair (callgrind; the harness taken off)\n";
+                for c in counts {
+                    let _ = writeln!(
+                        s,
+                        "{:<14} vs {:<24} {:<16} {:>7.1} vs {:>7.1}  {:+.1}%",
+                        c.ours,
+                        c.raw,
+                        c.workload,
+                        c.ours_per_pair,
+                        c.raw_per_pair,
+                        c.overhead_percent()
+                    );
+                }
+            }
+            Some(Err(why)) => {
+                let _ = writeln!(s, "\nWrapper overhead in instructions: not counted: {why}");
+            }
+            None => {}
+        }
         s
     }
 
@@ -205,6 +230,21 @@ impl Results {
                 let _ = writeln!(s, "| {} | {} | {} | {:.3} |", o.ours, o.raw, o.workload, o.ratio);
             }
         }
+        if let Some(Ok(counts)) = &self.instructions {
+            s += "\n## Wrapper overhead in instructions (per alloc+free pair, callgrind, harness taken off)\n\n| ours | wraps | workload | ours | wrapped | overhead |\n| --- | --- | --- | --- | --- | --- |\n";
+            for c in counts {
+                let _ = writeln!(
+                    s,
+                    "| {} | {} | {} | {:.1} | {:.1} | {:+.1}% |",
+                    c.ours,
+                    c.raw,
+                    c.workload,
+                    c.ours_per_pair,
+                    c.raw_per_pair,
+                    c.overhead_percent()
+                );
+            }
+        }
         s += "\nCharts: `charts/*.svg`. Raw figures: `results.csv`.\n";
         s
     }
@@ -223,6 +263,10 @@ impl Results {
         }
         for o in &self.overhead {
             let _ = writeln!(s, "{},overhead vs {},{},ratio,{:.4}", o.ours, o.raw, o.workload, o.ratio);
+        }
+        for c in self.instructions.iter().flatten().flatten() {
+            let _ = writeln!(s, "{},instructions,{},per pair,{:.2}", c.ours, c.workload, c.ours_per_pair);
+            let _ = writeln!(s, "{},instructions,{},per pair,{:.2}", c.raw, c.workload, c.raw_per_pair);
         }
         s
     }
@@ -269,6 +313,20 @@ impl Results {
             })
             .collect();
         s += &over.join(",");
+        s += "],\"instructions\":[";
+        let counts: Vec<String> = self
+            .instructions
+            .iter()
+            .flatten()
+            .flatten()
+            .map(|c| {
+                format!(
+                    "{{\"ours\":\"{}\",\"raw\":\"{}\",\"workload\":\"{}\",\"ours_per_pair\":{},\"raw_per_pair\":{}}}",
+                    c.ours, c.raw, c.workload, c.ours_per_pair, c.raw_per_pair
+                )
+            })
+            .collect();
+        s += &counts.join(",");
         s += "]}";
         s
     }

@@ -78,12 +78,13 @@ fn blocks_free_with_any_size_up_to_usable_size() {
     }
 }
 
-/// `resize_in_place` never moves a block. rlsf's `reallocate` would move a
-/// block into a free predecessor when its successor is taken (and report
-/// success with another address); here that case must be refused with
-/// nothing changed.
+/// `resize_in_place` never moves a block: it grows within the block's
+/// rounding, refuses past it with nothing changed (rlsf has no grow that
+/// is sure not to move: its `reallocate` would slide a block into a free
+/// predecessor), and shrinks where the block is. `grow` is the one that
+/// grows into a free successor, in place.
 #[test]
-fn resize_in_place_grows_into_a_free_successor_and_never_moves() {
+fn resize_in_place_never_moves_and_grow_takes_a_free_successor() {
     let region = TestRegion::new(64 * 1024, 4096, 0);
     let mut h = TlsfByteAllocator::new();
     // SAFETY: the region outlives the heap.
@@ -94,23 +95,31 @@ fn resize_in_place_grows_into_a_free_successor_and_never_moves() {
     // SAFETY: `a` is live for `l`.
     unsafe { h.dealloc(a, l) };
     let used = h.used_bytes();
-    // The successor `c` is taken, the predecessor free and large enough
-    // with `b` for 400 bytes (rlsf would slide `b` down into it): refused,
-    // untouched.
     // SAFETY: `b` is live for `l`.
-    assert_eq!(unsafe { h.resize_in_place(b, l, 400) }, Err(AllocError::NoMemory));
+    let usable = unsafe { h.usable_size(b, l) };
+    assert!((256..256 + GRANULARITY).contains(&usable));
+    // Within the rounding: done, nothing else changes.
+    // SAFETY: `b` is live for `l`.
+    unsafe { h.resize_in_place(b, l, usable) }.unwrap();
+    assert_eq!(h.used_bytes(), used);
+    let at_usable = Layout::from_size_align(usable, 8).unwrap();
+    // Past it, with the predecessor free and large enough with `b` for 400
+    // bytes (rlsf would slide `b` down into it): refused, untouched.
+    // SAFETY: `b` is live for `at_usable`.
+    assert_eq!(unsafe { h.resize_in_place(b, at_usable, 400) }, Err(AllocError::NoMemory));
     assert_eq!(h.used_bytes(), used);
     assert!(holds(b, 256, 7));
-    // Free the successor: now it grows where it is.
+    // Free the successor: `grow` grows where it is.
+    let big = Layout::from_size_align(600, 8).unwrap();
     // SAFETY: `c` is live for `l`; then `b` is live for each size in turn.
     unsafe {
         h.dealloc(c, l);
-        h.resize_in_place(b, l, 600).unwrap();
-        assert!(h.usable_size(b, Layout::from_size_align(600, 8).unwrap()) >= 600);
+        assert_eq!(h.grow(b, at_usable, big), Ok(b));
+        assert!(h.usable_size(b, big) >= 600);
         assert!(holds(b, 256, 7));
         fill(b, 600, 8);
         // And shrinks where it is, giving the tail back.
-        h.resize_in_place(b, Layout::from_size_align(600, 8).unwrap(), 40).unwrap();
+        h.resize_in_place(b, big, 40).unwrap();
         assert!(holds(b, 40, 8));
         assert!(h.used_bytes() < used);
         h.dealloc(b, Layout::from_size_align(40, 8).unwrap());

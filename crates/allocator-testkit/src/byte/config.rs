@@ -34,6 +34,10 @@ pub struct ByteConfig {
     /// previous ends), as refills from consecutive pages do: a heap may
     /// merge them, and must still own and free every block.
     pub adjacent: bool,
+    /// `true` when `figures()` costs O(blocks) (it walks the heap, so that
+    /// no allocation pays for it): the shadow then checks the figures with
+    /// its full checks, amortised, instead of around every operation.
+    pub walked_figures: bool,
 }
 
 impl ByteConfig {
@@ -50,7 +54,15 @@ impl ByteConfig {
             cases: 64,
             max_ops: 200,
             adjacent: false,
+            walked_figures: false,
         }
+    }
+
+    /// For allocators whose `figures()` walk the heap (O(blocks)): checked
+    /// with the shadow's full checks, not around every operation.
+    pub fn walked_figures(mut self) -> Self {
+        self.walked_figures = true;
+        self
     }
 
     /// The same regions, each adjacent to the next, all given when the

@@ -44,6 +44,8 @@ pub struct ByteShadow<A: ByteAllocator> {
     regions: Vec<TestRegion>,
     given: usize,
     frees_return_memory: bool,
+    /// `figures()` is O(blocks): checked with the full checks only.
+    walked_figures: bool,
     live: BTreeMap<usize, Block>,
     /// The bytes of every live block, kept as blocks come and go.
     live_bytes: usize,
@@ -90,6 +92,7 @@ where
             regions,
             given: 0,
             frees_return_memory: config.frees_return_memory,
+            walked_figures: config.walked_figures,
             live: BTreeMap::new(),
             live_bytes: 0,
             full_check: FullCheck::new(),
@@ -235,7 +238,7 @@ where
     /// # Errors
     /// A violation when the answer breaks a rule.
     pub fn alloc(&mut self, layout: Layout) -> Result<AllocResult<usize>, Violation> {
-        let before = self.alloc.used_bytes();
+        let before = self.used_now();
         let r = self.alloc.alloc(layout);
         match r {
             Ok(ptr) => {
@@ -244,7 +247,7 @@ where
                 })?;
                 let p = self.pattern();
                 self.admit(ptr, layout, p, 0)?;
-                let after = self.alloc.used_bytes();
+                let (before, after) = (before.unwrap_or(0), self.used_now().unwrap_or(usize::MAX));
                 ensure(after >= before + layout.size(), || {
                     Violation::Accounting(format!(
                         "alloc of {} bytes moved used_bytes from {before} to {after}",
@@ -279,13 +282,12 @@ where
         let b = self.live.remove(&addr).expect("dealloc of a block the shadow does not know");
         self.live_bytes -= b.layout.size();
         check_pattern(b.ptr, b.usable, b.pattern)?;
-        let before = self.alloc.used_bytes();
+        let before = self.used_now();
         // SAFETY: `b.ptr` is a live block of this allocator, freed with a
         // layout that fits it (its alignment; a size between the one asked
         // for and the usable one).
         unsafe { self.alloc.dealloc(b.ptr, Self::free_layout(&b)) };
-        let after = self.alloc.used_bytes();
-        if self.frees_return_memory {
+        if let (true, Some(before), Some(after)) = (self.frees_return_memory, before, self.used_now()) {
             ensure(after + b.layout.size() <= before, || {
                 Violation::Accounting(format!(
                     "freeing {} bytes moved used_bytes from {before} to {after}",
@@ -313,7 +315,7 @@ where
         let b = *self.live.get(&addr).expect("resize of a block the shadow does not know");
         let old = b.layout;
         let ptr = b.ptr;
-        let before = self.alloc.used_bytes();
+        let before = self.used_now();
         // The block is described to the allocator by a layout that fits it
         // (any size from the one asked for to the usable one), chosen so
         // that a grow to at least the old size, or a shrink to at most the
@@ -430,7 +432,14 @@ where
         Ok(r)
     }
 
-    fn check_unchanged(&self, before: usize, what: &str) -> Result<(), Violation> {
+    /// `used_bytes` now, where the figures are checked around every
+    /// operation (`None` for walked figures: see `ByteConfig`).
+    fn used_now(&self) -> Option<usize> {
+        (!self.walked_figures).then(|| self.alloc.used_bytes())
+    }
+
+    fn check_unchanged(&self, before: Option<usize>, what: &str) -> Result<(), Violation> {
+        let Some(before) = before else { return Ok(()) };
         let after = self.alloc.used_bytes();
         ensure(after == before, || {
             Violation::Accounting(format!("{what} moved used_bytes from {before} to {after}"))
@@ -455,8 +464,11 @@ where
     /// Checks the figures, and the contents of the block at `touched` and
     /// its neighbours (of every block every few operations).
     fn after_op(&mut self, touched: Option<usize>) -> Result<(), Violation> {
-        self.check_figures()?;
-        if self.full_check.due(self.live.len()) {
+        let full = self.full_check.due(self.live.len());
+        if full || !self.walked_figures {
+            self.check_figures()?;
+        }
+        if full {
             self.check_all()?;
             return self.check_largest_free();
         }
@@ -481,7 +493,7 @@ where
         if n == 0 {
             return Ok(());
         }
-        let before = self.alloc.used_bytes();
+        let before = Some(self.alloc.used_bytes());
         match self.alloc.alloc(layout) {
             Ok(p) => {
                 // SAFETY: allocated just above for `layout`.
