@@ -73,8 +73,8 @@ pub(crate) const STEPS: &[Step] = &[
     step(
         "nostd",
         false,
-        DEBIAN_RUST,
-        "every library crate for bare-metal targets (no, default, all no_std features)",
+        NOSTD_PACKAGES,
+        "every library crate for bare-metal targets (no, default, all no_std features); static heaps cost no flash",
         nostd,
     ),
     step(
@@ -140,8 +140,8 @@ const fn step(
 }
 
 /// Debian's second Rust, with the standard library's source (for
-/// `-Zbuild-std`).
-const DEBIAN_RUST: &[&str] = &["rustc-web", "cargo-web", "rust-web-src"];
+/// `-Zbuild-std`), and the Cortex-M size tool for the statics check.
+const NOSTD_PACKAGES: &[&str] = &["rustc-web", "cargo-web", "rust-web-src", "binutils-arm-none-eabi"];
 
 /// Cross toolchains for linking. (i686 links with the i686 cross gcc:
 /// `gcc-multilib` cannot be installed beside the aarch64 cross gcc.)
@@ -253,7 +253,46 @@ fn nostd() -> Vec<Job> {
             jobs.push(job);
         }
     }
+    jobs.extend(statics_cost_no_flash());
     jobs
+}
+
+/// The bare-metal target of the statics check.
+const STATICS_TARGET: &str = "thumbv7em-none-eabihf";
+
+/// Every `static` heap, lock and combinator (`examples/statics`), built for
+/// a Cortex-M, is in `.bss`: the size tool shows no `.data` in the crate's
+/// own object (which a firmware would copy from flash at boot), and `nm`
+/// places each in `B`.
+fn statics_cost_no_flash() -> [Job; 2] {
+    let build = debian(
+        &format!("{STATICS_TARGET}: the statics"),
+        &[
+            "build",
+            "--quiet",
+            "--locked",
+            "--release",
+            "-Zbuild-std=core,alloc",
+            "--target",
+            STATICS_TARGET,
+            "--target-dir",
+            "target/cross",
+            "-p",
+            "allocator-statics",
+        ],
+    );
+    let script = format!(
+        "a=target/cross/{STATICS_TARGET}/release/liballocator_statics.a; \
+         arm-none-eabi-size -t \"$a\" | awk '$6 ~ /^allocator_statics-/ {{ data += $2; bss += $3 }} \
+           END {{ print \"allocator_statics: .data \" data \" bytes, .bss \" bss \" bytes\"; if (data != 0 || bss == 0) exit 1 }}' && \
+         arm-none-eabi-nm -P \"$a\" | awk '/^STATIC_/ {{ n++; if ($2 != \"B\" && $2 != \"b\") {{ bad++; print \"not in .bss: \" $1 \" (\" $2 \")\" }} }} \
+           END {{ if (bad || !n) exit 1; print n \" statics, all in .bss\" }}'"
+    );
+    let mut check =
+        Job::cargo(&format!("{STATICS_TARGET}: statics in .bss (arm-none-eabi-size)"), &["-c", &script])
+            .expect(&["allocator_statics: .data 0 bytes", "statics, all in .bss"]);
+    check.program = "sh".to_string();
+    [build, check]
 }
 
 /// The test suites of the libraries and the testkit (not the tools, the
@@ -689,8 +728,11 @@ mod tests {
 
     #[test]
     fn the_no_std_matrix_covers_every_target_and_feature_set() {
-        let jobs = nostd();
-        assert_eq!(jobs.len(), NOSTD_TARGETS.len() * NOSTD_FEATURE_SETS.len());
+        let mut jobs = nostd();
+        assert_eq!(jobs.len(), NOSTD_TARGETS.len() * NOSTD_FEATURE_SETS.len() + 2);
+        let statics = jobs.split_off(jobs.len() - 2);
+        assert!(statics[0].args.iter().any(|a| a == "allocator-statics"));
+        assert!(statics[1].args.iter().any(|a| a.contains("arm-none-eabi-size")));
         for job in &jobs {
             assert_eq!(job.program, "/usr/bin/cargo");
             let all = LIBRARIES.iter().all(|l| job.args.iter().any(|a| a == l));
