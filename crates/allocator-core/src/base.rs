@@ -90,7 +90,7 @@ pub trait BaseAllocator {
     ///
     /// ```
     /// # use core::mem::MaybeUninit;
-    /// # use allocator_core::{BaseAllocator, ByteAllocator};
+    /// # use allocator::{BaseAllocator, ByteAllocator};
     /// # fn give<H: ByteAllocator + BaseAllocator<Addr = *mut u8>>(heap: &mut H) {
     /// let memory: &'static mut [MaybeUninit<u8>] = Box::leak(Box::new([MaybeUninit::uninit(); 4096]));
     /// heap.add_static(memory).expect("a valid region");

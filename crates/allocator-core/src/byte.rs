@@ -90,11 +90,11 @@ impl Figures {
 /// [`AllocError::InvalidParam`]: a malformed call (a zero size, a grow to a
 /// smaller size).
 ///
-/// ```compile_fail
+/// ```compile_fail,E0200
 /// // A byte allocator cannot be implemented without `unsafe impl`:
 /// // unsafe code trusts what it returns.
 /// use core::{alloc::Layout, ptr::NonNull};
-/// use allocator_core::{AllocResult, BaseAllocator, ByteAllocator, Figures};
+/// use allocator::{AllocResult, BaseAllocator, ByteAllocator, Figures};
 ///
 /// struct Liar;
 /// impl BaseAllocator for Liar {

@@ -15,11 +15,10 @@ use allocator_core::{AllocResult, BaseAllocator, ByteAllocator, Figures, IdAlloc
 /// `Box`es live in it, and the next allocation would land on a live block.
 /// [`get_mut`](Self::get_mut) gives it under a contract.
 ///
-/// ```compile_fail
-/// # use allocator_sync::Locked;
-/// # use allocator_testkit::FirstFit;
-/// let a: Locked<FirstFit> = Locked::new(FirstFit::new());
-/// let b: Locked<FirstFit> = Locked::new(FirstFit::new());
+/// ```compile_fail,E0596
+/// # use allocator::{Locked, TlsfByteAllocator};
+/// let a: Locked<TlsfByteAllocator> = Locked::new(TlsfByteAllocator::new());
+/// let b: Locked<TlsfByteAllocator> = Locked::new(TlsfByteAllocator::new());
 /// // Safe code cannot swap (or replace) heaps that may have live blocks:
 /// a.with(|x| b.with(|y| core::mem::swap(&mut **x, &mut **y)));
 /// ```

@@ -32,22 +32,24 @@ use crate::{context, ops, Held, Lock, SpinLock};
 /// [`StaticMemory`](crate::StaticMemory), which hands it out once.
 ///
 /// ```
-/// use allocator_core::{AllocError, AllocResult, BaseAllocator};
-/// use allocator_sync::{InitHeap, Locked, SpinLock, StaticMemory};
-/// # use allocator_testkit::FirstFit as MyHeap;
+/// use allocator::tlsf::GRANULARITY;
+/// use allocator::{
+///     AllocError, AllocResult, BaseAllocator, InitHeap, Locked, SpinLock, StaticMemory, TlsfByteAllocator,
+/// };
 ///
 /// static ARENA: StaticMemory<{ 1 << 16 }> = StaticMemory::new();
 ///
 /// struct Arena;
 ///
-/// impl InitHeap<MyHeap> for Arena {
-///     fn init(heap: &mut MyHeap) -> AllocResult {
+/// impl InitHeap<TlsfByteAllocator> for Arena {
+///     fn init(heap: &mut TlsfByteAllocator) -> AllocResult {
 ///         heap.add_static(ARENA.take().ok_or(AllocError::AlreadyInitialized)?)
 ///     }
 /// }
 ///
-/// static HEAP: Locked<MyHeap, SpinLock, Arena> = Locked::new(MyHeap::new());
-/// assert_eq!(HEAP.figures().unwrap().total, 1 << 16);
+/// static HEAP: Locked<TlsfByteAllocator, SpinLock, Arena> = Locked::new(TlsfByteAllocator::new());
+/// // The whole arena, less the one granule TLSF keeps at its end.
+/// assert_eq!(HEAP.figures().unwrap().total, (1 << 16) - GRANULARITY);
 /// ```
 pub trait InitHeap<A> {
     /// Gives the heap its memory (or whatever else it needs). Must not
@@ -152,10 +154,8 @@ impl<A, L: Lock, I: InitHeap<A>> Locked<A, L, I> {
     ///
     /// ```
     /// # use core::alloc::Layout;
-    /// # use allocator_core::{BaseAllocator, ByteAllocator};
-    /// # use allocator_sync::Locked;
-    /// # use allocator_testkit::FirstFit as MyHeap;
-    /// # let heap: Locked<MyHeap> = Locked::new(MyHeap::new());
+    /// # use allocator::{BaseAllocator, ByteAllocator, Locked, TlsfByteAllocator};
+    /// # let heap: Locked<TlsfByteAllocator> = Locked::new(TlsfByteAllocator::new());
     /// # heap.with(|h| h.add_static(Box::leak(Box::new([core::mem::MaybeUninit::uninit(); 4096])))).unwrap().unwrap();
     /// let layout = Layout::new::<[u64; 4]>();
     /// let used = heap.with(|h| {

@@ -17,24 +17,26 @@ use core::{cell::UnsafeCell, fmt, mem::MaybeUninit};
 /// as a start.
 ///
 /// ```
-/// use allocator_core::{AllocError, AllocResult, BaseAllocator};
-/// use allocator_sync::{InitHeap, Locked, SpinLock, StaticMemory};
-/// # use allocator_testkit::FirstFit as MyHeap;
+/// use allocator::tlsf::GRANULARITY;
+/// use allocator::{
+///     AllocError, AllocResult, BaseAllocator, InitHeap, Locked, SpinLock, StaticMemory, TlsfByteAllocator,
+/// };
 ///
 /// static ARENA: StaticMemory<{ 1 << 16 }> = StaticMemory::new();
 ///
 /// struct Arena;
 ///
-/// impl InitHeap<MyHeap> for Arena {
-///     fn init(heap: &mut MyHeap) -> AllocResult {
+/// impl InitHeap<TlsfByteAllocator> for Arena {
+///     fn init(heap: &mut TlsfByteAllocator) -> AllocResult {
 ///         heap.add_static(ARENA.take().ok_or(AllocError::AlreadyInitialized)?)
 ///     }
 /// }
 ///
-/// static HEAP: Locked<MyHeap, SpinLock, Arena> = Locked::new(MyHeap::new());
-/// assert_eq!(HEAP.figures().unwrap().total, 1 << 16);
+/// static HEAP: Locked<TlsfByteAllocator, SpinLock, Arena> = Locked::new(TlsfByteAllocator::new());
+/// // The whole arena, less the one granule TLSF keeps at its end.
+/// assert_eq!(HEAP.figures().unwrap().total, (1 << 16) - GRANULARITY);
 /// // Another heap with the same set-up gets nothing: the arena is taken.
-/// let other: Locked<MyHeap, SpinLock, Arena> = Locked::new(MyHeap::new());
+/// let other: Locked<TlsfByteAllocator, SpinLock, Arena> = Locked::new(TlsfByteAllocator::new());
 /// assert_eq!(other.figures(), Err(AllocError::AlreadyInitialized));
 /// ```
 #[repr(C, align(4096))]
