@@ -68,7 +68,13 @@ pub(crate) const STEPS: &[Step] = &[
     step("doc", true, &[], "rustdoc -D warnings (stable; nightly with every feature, as docs.rs)", doc),
     step("test", true, &[], "the workspace's tests and doc tests (stable)", test),
     step("test-nightly", false, &[], "the tests with every feature (allocator_api) on nightly", test_nightly),
-    step("examples", true, &[], "run every example and check what it prints", examples),
+    step(
+        "examples",
+        true,
+        &["valgrind"],
+        "run every example and check what it prints; the workbench; wrapper overhead in instructions",
+        examples,
+    ),
     step("features", false, &[], "the facade with no features, each feature alone, and all", features),
     step(
         "nostd",
@@ -543,6 +549,10 @@ const EXAMPLES: &[(&str, bool, &[&str])] = &[
     ("arena", false, &["100 requests served", "0 in use between requests"]),
 ];
 
+/// How many percent more instructions per alloc+free pair a byte wrapper
+/// may cost than the crate it wraps.
+const WRAPPER_OVERHEAD_PERCENT: &str = "3";
+
 fn examples() -> Vec<Job> {
     let bench = Job::cargo(
         "workbench smoke",
@@ -562,6 +572,25 @@ fn examples() -> Vec<Job> {
         ],
     )
     .expect(&["tlsf *", "Pages and ids", "Wrapper overhead", "tlsf           vs rlsf"]);
+    // Each byte wrapper against the crate it wraps, in instructions per
+    // alloc+free pair: exact, so a CI check and not a timed test.
+    let instructions = Job::cargo(
+        "wrapper overhead in instructions (callgrind)",
+        &[
+            "run",
+            "--quiet",
+            "--locked",
+            "--release",
+            "-p",
+            "allocator-bench",
+            "--",
+            "--check-overhead",
+            WRAPPER_OVERHEAD_PERCENT,
+            "--out",
+            "target/bench-instructions",
+        ],
+    )
+    .expect(&["every wrapper within"]);
     EXAMPLES
         .iter()
         .map(|&(name, nightly, expect)| {
@@ -573,7 +602,7 @@ fn examples() -> Vec<Job> {
             let label = if nightly { format!("{name} (nightly)") } else { name.to_string() };
             Job::cargo(&label, &args).expect(expect)
         })
-        .chain([bench, statics_in_bss()])
+        .chain([bench, instructions, statics_in_bss()])
         .collect()
 }
 
@@ -779,7 +808,11 @@ mod tests {
     #[test]
     fn every_example_is_checked_for_its_output() {
         let jobs = examples();
-        assert_eq!(jobs.len(), EXAMPLES.len() + 2, "the examples, the workbench and the .bss check");
+        assert_eq!(
+            jobs.len(),
+            EXAMPLES.len() + 3,
+            "the examples, the workbench, its instructions, the .bss check"
+        );
         assert!(jobs.iter().all(|j| !j.expect.is_empty()));
     }
 

@@ -177,13 +177,18 @@ fn per_pair(heap: &str, shape: &str, n: usize) -> Result<f64, String> {
     Ok(twice.saturating_sub(once) as f64 / n as f64)
 }
 
-/// The whole table, `n` pairs per run; `progress` is told each step.
-pub(crate) fn table(n: usize, mut progress: impl FnMut(&str)) -> Result<Vec<Count>, String> {
+/// The table for these (ours, wrapped) pairs, `n` pairs per run;
+/// `progress` is told each step.
+pub(crate) fn table(
+    wrappers: &[(&'static str, &'static str)],
+    n: usize,
+    mut progress: impl FnMut(&str),
+) -> Result<Vec<Count>, String> {
     let mut out = Vec::new();
     for shape in SHAPES {
         progress(&format!("instructions: harness / {shape}"));
         let harness = per_pair("nothing", shape, n)?;
-        for (ours, raw) in WRAPPERS {
+        for &(ours, raw) in wrappers {
             progress(&format!("instructions: {ours} vs {raw} / {shape}"));
             out.push(Count {
                 ours,

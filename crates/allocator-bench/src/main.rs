@@ -269,9 +269,16 @@ fn main() -> ExitCode {
 
     let mut results = report::Results::new(&o.baseline);
     let counting = o.instructions_only || o.check_overhead.is_some();
+    if counting && cfg!(debug_assertions) {
+        eprintln!(
+            "instructions are counted in release builds only: cargo run --release -p allocator-bench -- …"
+        );
+        return ExitCode::from(2);
+    }
     if counting {
-        results.instructions =
-            Some(instructions::table(COUNTED_PAIRS, |what| progress(0, instructions::WRAPPERS.len(), what)));
+        results.instructions = Some(instructions::table(&instructions::WRAPPERS, COUNTED_PAIRS, |what| {
+            progress(0, instructions::WRAPPERS.len(), what)
+        }));
         eprint!("\r\x1b[2K");
         return finish(&o, &results);
     }
@@ -309,8 +316,16 @@ fn main() -> ExitCode {
     results.overhead = report::overhead(&chosen, arena, scale);
     // SAFETY: allocated above with this layout; no heap uses it any more.
     unsafe { System.dealloc(arena, layout) };
-    if chosen.iter().any(|c| instructions::WRAPPERS.iter().any(|(ours, _)| *ours == c.name)) {
-        results.instructions = Some(instructions::table(COUNTED_PAIRS, |what| progress(done, total, what)));
+    let pairs: Vec<(&str, &str)> = instructions::WRAPPERS
+        .into_iter()
+        .filter(|(ours, raw)| [ours, raw].iter().all(|n| chosen.iter().any(|c| c.name == **n)))
+        .collect();
+    if !pairs.is_empty() {
+        results.instructions = Some(if cfg!(debug_assertions) {
+            Err("instructions are counted in release builds only (cargo run --release)".into())
+        } else {
+            instructions::table(&pairs, COUNTED_PAIRS, |what| progress(done, total, what))
+        });
     }
     eprint!("\r\x1b[2K");
     finish(&o, &results)

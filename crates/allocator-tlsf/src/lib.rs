@@ -180,9 +180,13 @@ impl TlsfByteAllocator {
         free
     }
 
-    /// Calls `f` with the size of every block of every pool (sentinels
-    /// left out) and whether it is used: O(blocks).
-    fn walk(&self, mut f: impl FnMut(usize, bool)) {
+    /// Walks the heap for debugging and statistics: calls `f` with the
+    /// size of every block of every pool, in address order within a pool
+    /// (header included; the pools' sentinels left out), and whether it is
+    /// used. O(blocks). The sizes add up to the `total` of
+    /// [`figures`](ByteAllocator::figures); two free blocks are never
+    /// neighbours (rlsf merges them).
+    pub fn walk(&self, mut f: impl FnMut(usize, bool)) {
         for pool in &self.pools[..self.pool_count] {
             let Some(whole) = NonNull::new(core::ptr::slice_from_raw_parts_mut(pool.start, pool.len)) else {
                 continue;
