@@ -50,17 +50,62 @@ impl<const ORDER: usize> BuddyByteAllocator<ORDER> {
     /// at most `isize::MAX` bytes, as every `Layout`).
     pub const MAX_BLOCK: usize = 1 << (ORDER - 1);
 
-    /// The whole power-of-two block that serves `layout`, as the layout the
-    /// wrapped heap is given (for `alloc` and `dealloc` alike): its size is
-    /// the block's, so the heap's counts never depend on the size the
-    /// caller frees with. `None` when no block is large enough.
-    #[inline]
-    fn block(layout: Layout) -> Option<Layout> {
-        let size = layout.size().checked_next_power_of_two()?.max(layout.align()).max(WORD);
-        if size > Self::MAX_BLOCK {
+    /// The largest block served: `MAX_BLOCK`, and at most the largest power
+    /// of two a `Layout` can be (`isize::MAX` rounded down).
+    const LARGEST: usize = {
+        let layout_max = 1 << (usize::BITS - 2);
+        if Self::MAX_BLOCK < layout_max {
+            Self::MAX_BLOCK
+        } else {
+            layout_max
+        }
+    };
+
+    /// The size of the whole power-of-two block that serves `layout`:
+    /// `max(size.next_power_of_two(), align, WORD)`, as the wrapped heap
+    /// computes it. `None` for a zero size and when no block is large
+    /// enough.
+    ///
+    /// Computed without a round-up: `max(size, align, WORD) - 1` has the
+    /// bit length of the block's log2, and an OR of three numbers has the
+    /// bit length of the longest. A zero size wraps to `usize::MAX`, which
+    /// fails the same comparison as a size that is too large.
+    #[inline(always)]
+    fn block(layout: Layout) -> Option<usize> {
+        let last = layout.size().wrapping_sub(1) | (layout.align() - 1) | (WORD - 1);
+        if last >= Self::LARGEST {
             return None;
         }
-        Layout::from_size_align(size, 1).ok()
+        // `last` is at least 1 (WORD - 1) and below `LARGEST`, so the shift
+        // gives a power of two from 2 to `LARGEST`.
+        Some(2 << last.ilog2())
+    }
+
+    /// The layout the wrapped heap is given for a block of `size` bytes (a
+    /// power of two from `block`), for `alloc` and `dealloc` alike: size 0,
+    /// aligned to the block. `buddy_system_allocator` serves it with a block
+    /// of `max(0.next_power_of_two(), align, WORD)` = `size` bytes (the
+    /// unit tests check this through its own `stats_alloc_actual`), and
+    /// skips its own round-up of the size, so that work is not done twice;
+    /// it adds 0 to its count of requested bytes, so that count never
+    /// depends on the size a block is freed with (it subtracts that size,
+    /// and underflowed when it was larger than the one allocated).
+    #[inline(always)]
+    fn raw(size: usize) -> Layout {
+        debug_assert!(size.is_power_of_two() && size <= Self::LARGEST);
+        // SAFETY: `size` is a power of two (from `block`, or half of such a
+        // block and at least a word), so a valid alignment; a size of 0
+        // rounded up to it is 0, within `isize::MAX`.
+        unsafe { Layout::from_size_align_unchecked(0, size) }
+    }
+
+    /// Why `alloc` refused `layout` before the wrapped heap saw it.
+    #[cold]
+    fn refusal(layout: Layout) -> AllocError {
+        match check_layout(layout) {
+            Err(e) => e,
+            Ok(()) => AllocError::Unsupported,
+        }
     }
 }
 
@@ -111,18 +156,23 @@ fn usable_range(base: usize, end: usize) -> AllocResult<(usize, usize)> {
 }
 
 // SAFETY: blocks come from `buddy_system_allocator`: naturally aligned
-// power-of-two blocks (so aligned to the layout: the block is at least its
-// alignment) inside the regions given, disjoint while live. `usable_size`
-// is that block's size. The heap is always given the whole block's layout,
-// so freeing with any fitting size frees the same block with the same
-// counts; `resize_in_place` keeps the block, or gives back whole upper
+// power-of-two blocks inside the regions given, disjoint while live. Each
+// is asked for as `raw(block(layout))`, which it serves with a block of
+// exactly `block(layout)` bytes (at least the size, the alignment and a
+// word); `usable_size` is that block's size. Every fitting layout (any size
+// from the one allocated to the usable one, the same alignment) gives the
+// same block, so `dealloc` frees the block it was allocated as, with the
+// same counts; `resize_in_place` keeps the block, or gives back whole upper
 // halves of it.
 unsafe impl<const ORDER: usize> ByteAllocator for BuddyByteAllocator<ORDER> {
     #[inline]
     fn alloc(&mut self, layout: Layout) -> AllocResult<NonNull<u8>> {
-        check_layout(layout)?;
-        let block = Self::block(layout).ok_or(AllocError::Unsupported)?;
-        self.heap.alloc(block).map_err(|()| AllocError::NoMemory)
+        // One comparison refuses a zero size and what is never served; which
+        // of the two it was is told apart only then.
+        let Some(block) = Self::block(layout) else {
+            return Err(Self::refusal(layout));
+        };
+        self.heap.alloc(Self::raw(block)).map_err(|()| AllocError::NoMemory)
     }
 
     #[inline]
@@ -132,11 +182,11 @@ unsafe impl<const ORDER: usize> ByteAllocator for BuddyByteAllocator<ORDER> {
             debug_assert!(false, "BuddyByteAllocator: freeing with a layout it never serves");
             return;
         };
-        debug_assert!(ptr.addr().get().is_multiple_of(block.size()), "BuddyByteAllocator: not a block start");
+        debug_assert!(ptr.addr().get().is_multiple_of(block), "BuddyByteAllocator: not a block start");
         // SAFETY: the caller guarantees `ptr` is live here for a layout that
         // needs the same block as the one it was allocated with, and the
         // heap was given that block's layout then.
-        unsafe { self.heap.dealloc(ptr, block) }
+        unsafe { self.heap.dealloc(ptr, Self::raw(block)) }
     }
 
     /// In place while the block stays in its power of two (either way);
@@ -149,33 +199,33 @@ unsafe impl<const ORDER: usize> ByteAllocator for BuddyByteAllocator<ORDER> {
         check_layout(new)?;
         let old = Self::block(layout).ok_or(AllocError::InvalidParam)?;
         let new = Self::block(new).ok_or(AllocError::Unsupported)?;
-        if new.size() > old.size() {
+        if new > old {
             return Err(AllocError::Unsupported);
         }
-        let mut half = old.size();
-        while half > new.size() {
+        let mut half = old;
+        while half > new {
             half /= 2;
             // SAFETY: `[ptr + half, ptr + 2 * half)` is the upper half of
             // what is left of the live block, so inside it.
             let tail = unsafe { ptr.add(half) };
-            // SAFETY: `half` is a power of two below the block's size, a
-            // valid layout's size, so at most `isize::MAX`.
-            let tail_block = unsafe { Layout::from_size_align_unchecked(half, 1) };
             // SAFETY: the upper half of a naturally aligned block of
             // `2 * half` bytes is itself a naturally aligned block of `half`
-            // bytes; its buddy (the lower half) stays live, so the heap
-            // merges nothing. The heap's counts drop by `half` bytes,
+            // bytes (at least a word: `new` is), given as the heap is given
+            // every block; its buddy (the lower half) stays live, so the
+            // heap merges nothing. The heap's counts drop by `half` bytes,
             // exactly what the block now takes less.
-            unsafe { self.heap.dealloc(tail, tail_block) };
+            unsafe { self.heap.dealloc(tail, Self::raw(half)) };
         }
         Ok(())
     }
 
     #[inline]
     unsafe fn usable_size(&self, _ptr: NonNull<u8>, layout: Layout) -> usize {
-        Self::block(layout).map_or(layout.size(), |b| b.size())
+        Self::block(layout).unwrap_or(layout.size())
     }
 
+    /// O(1): the wrapped heap's own counts (`stats_total_bytes`,
+    /// `stats_alloc_actual`), which no allocation pays more for.
     fn figures(&self) -> Figures {
         Figures::new(self.heap.stats_total_bytes(), self.heap.stats_alloc_actual())
     }
@@ -213,5 +263,70 @@ mod tests {
         assert_eq!(usable_range(usize::MAX - 8, usize::MAX), Err(AllocError::InvalidParam));
         assert_eq!(usable_range(0, WORD), Err(AllocError::InvalidParam));
         assert_eq!(usable_range(0, 4 * WORD), Ok((WORD, 3 * WORD)));
+    }
+
+    type Buddy = BuddyByteAllocator<32>;
+
+    /// `block` is the block `buddy_system_allocator` computes for a layout,
+    /// `max(size.next_power_of_two(), align, WORD)`, wherever that is at
+    /// most `LARGEST`; `None` for a zero size and above.
+    #[test]
+    fn block_is_the_power_of_two_of_size_align_and_word() {
+        let sizes = (0..usize::BITS).flat_map(|k| {
+            let p = 1usize << k;
+            [p - 1, p, p + 1]
+        });
+        for size in sizes.chain([0, 3, 100, 3000, isize::MAX as usize]) {
+            for k in 0..usize::BITS - 1 {
+                let align = 1usize << k;
+                let Ok(layout) = Layout::from_size_align(size, align) else { continue };
+                let expected = size
+                    .checked_next_power_of_two()
+                    .map(|p| p.max(align).max(WORD))
+                    .filter(|&b| size != 0 && b <= Buddy::LARGEST);
+                assert_eq!(Buddy::block(layout), expected, "{size} / {align}");
+            }
+        }
+        assert_eq!(Buddy::LARGEST, Buddy::MAX_BLOCK.min(1 << (usize::BITS - 2)));
+        assert_eq!(BuddyByteAllocator::<12>::LARGEST, 2048);
+    }
+
+    /// The wrapped heap, asked for `raw(size)` (size 0, aligned to the
+    /// block), takes a whole naturally aligned block of `size` bytes by its
+    /// own count (`stats_alloc_actual`), and blocks taken so do not
+    /// overlap; freed the same way, its counts return to zero.
+    #[test]
+    fn the_wrapped_heap_serves_raw_with_whole_blocks() {
+        extern crate std;
+        use std::vec::Vec;
+
+        let region = allocator_testkit::TestRegion::new(1 << 16, 1 << 16, 0);
+        let mut heap = Heap::<32>::new();
+        let start = region.ptr().expose_provenance();
+        // SAFETY: the test region is ours for the heap's lifetime; its
+        // provenance is exposed for the pointers the heap makes.
+        unsafe { heap.add_to_heap(start, start + region.size()) };
+        let mut live = Vec::new();
+        let mut used = 0;
+        for k in WORD.trailing_zeros()..12 {
+            for _ in 0..3 {
+                let size = 1usize << k;
+                let p = heap.alloc(Buddy::raw(size)).unwrap();
+                used += size;
+                assert_eq!(heap.stats_alloc_actual(), used, "a block of {size} bytes");
+                assert!(p.addr().get().is_multiple_of(size));
+                live.push((p.addr().get(), size, p));
+            }
+        }
+        live.sort_unstable_by_key(|&(a, ..)| a);
+        for pair in live.windows(2) {
+            assert!(pair[0].0 + pair[0].1 <= pair[1].0, "overlapping blocks");
+        }
+        for (_, size, p) in live {
+            // SAFETY: live, allocated with this layout.
+            unsafe { heap.dealloc(p, Buddy::raw(size)) };
+        }
+        assert_eq!((heap.stats_alloc_actual(), heap.stats_alloc_user()), (0, 0));
+        assert_eq!(heap.alloc(Buddy::raw(1 << 16)).map(|p| p.addr().get()), Ok(start));
     }
 }

@@ -22,8 +22,8 @@ fn a_block_merged_across_two_adjacent_regions_is_owned_and_freed() {
 /// Hole: buddy_system_allocator subtracts the size it is freed with from
 /// the size it was allocated with, so freeing a block with its usable size
 /// (allowed: "memory fitting") underflowed its counter (a panic in debug
-/// builds, corrupt figures in release). The heap is now given the whole
-/// power-of-two block both ways.
+/// builds, corrupt figures in release). The heap is now given the same
+/// layout for the block both ways (size 0, aligned to the block).
 #[test]
 fn blocks_free_with_any_size_up_to_usable_size() {
     let region = TestRegion::new(1 << 16, 4096, 0);
