@@ -37,6 +37,9 @@ pub const MAX_REGIONS: usize = 32;
 /// pointers with `with_exposed_provenance_mut`.
 pub struct SlabByteAllocator {
     heap: Option<Heap>,
+    /// `FAST_LIMIT` once `heap` exists, 0 before: the bound of the fast
+    /// path's one comparison, which so also tells whether there is a heap.
+    fast_limit: usize,
     regions: RegionSet<MAX_REGIONS>,
     total: usize,
 }
@@ -57,7 +60,64 @@ impl core::fmt::Debug for SlabByteAllocator {
 impl SlabByteAllocator {
     /// A heap with no memory; `const`, so it can sit in a `static`.
     pub const fn new() -> Self {
-        Self { heap: None, regions: RegionSet::new(), total: 0 }
+        Self { heap: None, fast_limit: 0, regions: RegionSet::new(), total: 0 }
+    }
+
+    /// `alloc` gives `ax_slab_allocator` the caller's layout as it is when
+    /// `(size - 1) | align` is below this (a size from 1 to 4096 bytes, an
+    /// alignment up to 2048) and there is a heap.
+    const FAST_LIMIT: usize = MAX_SLAB_BLOCK;
+
+    /// `true` when `dealloc` gives `ax_slab_allocator` the caller's layout
+    /// as it is: a size and an alignment up to 4 KiB, which it routes
+    /// itself to the slab `block` picks (the smallest of at least both;
+    /// every fitting size, up to that slab's block size, routes to the same
+    /// slab). `size + align <= 4096` is a little stricter (the largest sizes
+    /// of the 4 KiB slab go the other way), in one comparison; it cannot
+    /// overflow, as a `Layout`'s size is at most `isize::MAX + 1 - align`.
+    #[inline(always)]
+    fn routed_as_given(layout: Layout) -> bool {
+        layout.size() + layout.align() <= MAX_SLAB_BLOCK
+    }
+
+    /// The pointer for an address `ax_slab_allocator` handed out.
+    ///
+    /// # Safety
+    /// `addr` is a block `ax_slab_allocator` returned: inside a region given
+    /// to it, none of which starts at address 0.
+    #[inline(always)]
+    unsafe fn pointer(addr: usize) -> NonNull<u8> {
+        // SAFETY: the caller's promise: regions are trimmed to start at a
+        // page at least, so no block is at address 0.
+        unsafe { core::hint::assert_unchecked(addr != 0) };
+        // SAFETY: non-zero, as above. The address is inside a region whose
+        // provenance was exposed when it was added.
+        unsafe { NonNull::new_unchecked(core::ptr::with_exposed_provenance_mut(addr)) }
+    }
+
+    /// The layout `alloc` gives `ax_slab_allocator` for a request it does
+    /// not give as it is: `block`'s. `None` for a zero size, a block it
+    /// never serves, and when there is no heap yet (`refusal` tells which).
+    /// Cold, so that the fast path keeps its registers.
+    #[cold]
+    #[inline(never)]
+    fn given_slow(&self, layout: Layout) -> Option<Layout> {
+        if layout.size() == 0 || self.heap.is_none() {
+            return None;
+        }
+        Self::block(layout)
+    }
+
+    /// Why `alloc` refused `layout` before `ax_slab_allocator` saw it.
+    #[cold]
+    fn refusal(&self, layout: Layout) -> AllocError {
+        if let Err(e) = check_layout(layout) {
+            e
+        } else if Self::block(layout).is_none() {
+            AllocError::Unsupported
+        } else {
+            AllocError::NoMemory
+        }
     }
 
     /// The whole block that serves `layout`, as the layout
@@ -118,6 +178,7 @@ impl SlabByteAllocator {
                     unsafe { heap.add_memory(start + first, len - first) };
                 }
                 self.heap = Some(heap);
+                self.fast_limit = Self::FAST_LIMIT;
             }
         }
     }
@@ -164,31 +225,60 @@ impl BaseAllocator for SlabByteAllocator {
 
 // SAFETY: blocks come from `ax_slab_allocator`, disjoint while live, inside
 // the regions given; `block` picks a slab or buddy block aligned to at
-// least the layout's alignment and at least `usable_size` long. Every
-// fitting layout normalises to the same block, so `dealloc` frees the
-// block it was allocated as; `resize_in_place` keeps the block or gives
-// back whole upper halves of a buddy block.
+// least the layout's alignment and at least `usable_size` long. A layout of
+// a size and an alignment up to 4 KiB is given as it is or as `block`:
+// ax_slab_allocator routes both to the slab `block` picks, and every
+// fitting layout (a size up to that slab's block size, the same alignment)
+// to that slab again. Any other layout is given as `block`, the same buddy
+// block for every fitting size. So `dealloc` frees the block it was
+// allocated as; `resize_in_place` keeps the block or gives back whole upper
+// halves of a buddy block.
 unsafe impl ByteAllocator for SlabByteAllocator {
     #[inline]
     fn alloc(&mut self, layout: Layout) -> AllocResult<NonNull<u8>> {
-        check_layout(layout)?;
-        let block = Self::block(layout).ok_or(AllocError::Unsupported)?;
-        let heap = self.heap.as_mut().ok_or(AllocError::NoMemory)?;
-        let addr = heap.allocate(block).map_err(|_| AllocError::NoMemory)?;
-        // The address is inside a region whose provenance was exposed.
-        NonNull::new(core::ptr::with_exposed_provenance_mut(addr)).ok_or(AllocError::NoMemory)
+        // One comparison passes a non-zero size up to 4 KiB (a zero size
+        // wraps to `usize::MAX`) with an alignment up to 2 KiB, when there
+        // is a heap (`fast_limit` is 0 before): ax_slab_allocator routes
+        // such a layout itself to the slab `block` picks.
+        let given = if (layout.size().wrapping_sub(1) | layout.align()) < self.fast_limit {
+            layout
+        } else {
+            match self.given_slow(layout) {
+                Some(block) => block,
+                None => return Err(self.refusal(layout)),
+            }
+        };
+        // SAFETY: `fast_limit` is non-zero only once the heap exists, and
+        // `given_slow` checked it.
+        let heap = unsafe { self.heap.as_mut().unwrap_unchecked() };
+        match heap.allocate(given) {
+            // SAFETY: a block `ax_slab_allocator` returned.
+            Ok(addr) => Ok(unsafe { Self::pointer(addr) }),
+            Err(_) => Err(AllocError::NoMemory),
+        }
     }
 
     #[inline]
     unsafe fn dealloc(&mut self, ptr: NonNull<u8>, layout: Layout) {
         debug_assert!(self.owns(ptr, layout), "SlabByteAllocator: freeing {ptr:p}, not from this heap");
-        let (Some(heap), Some(block)) = (self.heap.as_mut(), Self::block(layout)) else {
-            debug_assert!(false, "SlabByteAllocator: freeing a block it never served");
-            return;
+        debug_assert!(self.heap.is_some(), "SlabByteAllocator: freeing into a heap with no memory");
+        let given = if Self::routed_as_given(layout) {
+            layout
+        } else {
+            let Some(block) = Self::block(layout) else {
+                debug_assert!(false, "SlabByteAllocator: freeing a block it never served");
+                return;
+            };
+            block
         };
-        // SAFETY: the caller guarantees `ptr` is live here for a layout that
-        // normalises to the block it was allocated as.
-        unsafe { heap.deallocate(ptr.as_ptr().expose_provenance(), block) }
+        // SAFETY: `ptr` is a live block of this heap (the caller's promise),
+        // so the heap exists.
+        let heap = unsafe { self.heap.as_mut().unwrap_unchecked() };
+        // SAFETY: the caller guarantees `ptr` is live here for a fitting
+        // layout. `given` is that layout when `ax_slab_allocator` routes it
+        // to the slab the block came from (allocated as given or as `block`,
+        // which routes alike), else `block`'s, as the block was allocated.
+        unsafe { heap.deallocate(ptr.as_ptr().expose_provenance(), given) }
     }
 
     /// In place while the block stays in its slab or buddy block (either
@@ -247,5 +337,50 @@ unsafe impl Owns for SlabByteAllocator {
     #[inline]
     fn owns(&self, ptr: NonNull<u8>, layout: Layout) -> bool {
         self.regions.contains(ptr.addr().get(), layout.size())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    //! The routes the fast paths rely on, against `ax_slab_allocator`'s own
+    //! answer: its `usable_size` names the slab it routes a layout to,
+    //! through the same routing as `allocate` and `deallocate`.
+
+    use super::*;
+
+    /// Every layout either fast path gives as it is (and every fitting
+    /// layout of the block it gets) routes to the slab `block` picks; every
+    /// other layout goes through `block`.
+    #[test]
+    fn layouts_given_as_they_are_route_to_the_slab_block_picks() {
+        let region = allocator_testkit::TestRegion::new(MIN_FIRST_REGION, PAGE, 0);
+        // SAFETY: page-aligned, 32 KiB, ours while the heap lives; its
+        // provenance is exposed for the pointers the heap makes.
+        let raw = unsafe { Heap::new(region.ptr().expose_provenance(), region.size()) };
+        let slab_of = |l: Layout| raw.usable_size(l).1;
+        let mut fast_alloc = 0;
+        let mut fast_dealloc = 0;
+        for size in 0..=2 * MAX_SLAB_BLOCK + 1 {
+            for k in 0..=14 {
+                let Ok(layout) = Layout::from_size_align(size, 1 << k) else { continue };
+                let alloc_fast = (size.wrapping_sub(1) | layout.align()) < SlabByteAllocator::FAST_LIMIT;
+                let dealloc_fast = SlabByteAllocator::routed_as_given(layout);
+                if !(alloc_fast || dealloc_fast) {
+                    continue;
+                }
+                fast_alloc += usize::from(alloc_fast);
+                fast_dealloc += usize::from(dealloc_fast);
+                assert!(size > 0 || !alloc_fast, "a zero size passes the fast path");
+                let block = SlabByteAllocator::block(layout).unwrap();
+                assert!(!SlabByteAllocator::is_buddy(block), "{size} / {}", layout.align());
+                assert_eq!(slab_of(layout), block.size(), "{size} / {}", layout.align());
+                assert_eq!(slab_of(block), block.size());
+                for fitting in size.max(1)..=block.size() {
+                    let f = Layout::from_size_align(fitting, layout.align()).unwrap();
+                    assert_eq!(slab_of(f), block.size(), "{fitting} / {}", layout.align());
+                }
+            }
+        }
+        assert!(fast_alloc > 4096 * 10 && fast_dealloc > 4096 * 10);
     }
 }
