@@ -66,10 +66,11 @@ impl<const ORDER: usize> BuddyByteAllocator<ORDER> {
     /// computes it. `None` for a zero size and when no block is large
     /// enough.
     ///
-    /// Computed without a round-up: `max(size, align, WORD) - 1` has the
-    /// bit length of the block's log2, and an OR of three numbers has the
-    /// bit length of the longest. A zero size wraps to `usize::MAX`, which
-    /// fails the same comparison as a size that is too large.
+    /// Computed without a round-up: the bit length of
+    /// `max(size, align, WORD) - 1` is the block's log2, and an OR of three
+    /// numbers has the bit length of the longest. A zero size wraps to
+    /// `usize::MAX`, which fails the same comparison as a size that is too
+    /// large.
     #[inline(always)]
     fn block(layout: Layout) -> Option<usize> {
         let last = layout.size().wrapping_sub(1) | (layout.align() - 1) | (WORD - 1);
