@@ -5,6 +5,7 @@
 #[cfg(test)]
 extern crate std;
 
+mod checked;
 mod fail;
 mod fallback;
 mod hook;
@@ -24,6 +25,7 @@ mod system;
 #[cfg(test)]
 mod test_memory;
 
+pub use checked::{Checked, LeakedBlock, Misuse, PanicReport, Report};
 pub use fail::FailAfter;
 pub use fallback::Fallback;
 pub use hook::Hook;
