@@ -136,7 +136,9 @@ pub use allocator_compose as compose;
 #[cfg_attr(docsrs, doc(cfg(feature = "compose")))]
 pub mod policy {
     #[doc(no_inline)]
-    pub use allocator_compose::{Fallback, NullAllocator, Pool, Proxy, Refill, Region, Segregator, Stats};
+    pub use allocator_compose::{
+        Checked, Fallback, NullAllocator, Pool, Proxy, Refill, Region, Segregator, Stats,
+    };
 
     /// A TLSF heap that refills itself from a bitmap page allocator of
     /// `PAGE_SIZE`-byte pages: the kernel heap.
