@@ -259,7 +259,8 @@ impl Freed {
 ///
 /// At most `LIVE` live blocks: one more is [`AllocError::TableFull`], with
 /// `A` untouched. [`resize_in_place`](ByteAllocator::resize_in_place)
-/// always refuses ([`AllocError::Unsupported`]), so every resize moves.
+/// always refuses ([`AllocError::Unsupported`]), so every resize moves
+/// (and needs a free slot in the table while it does).
 /// [`usable_size`](ByteAllocator::usable_size) is exactly the size
 /// allocated (so a block is freed with that size and no other).
 /// [`figures`](ByteAllocator::figures) are `A`'s: canaries, padding and
@@ -518,16 +519,19 @@ impl<A, const LIVE: usize, const QUARANTINE: usize, R> Checked<A, LIVE, QUARANTI
 /// yet given back to its inner heap, so the canaries around it are the
 /// heap's to read.
 unsafe fn broken_canaries(ptr: *mut u8, size: usize) -> (Option<usize>, Option<usize>) {
+    const INTACT: [u8; CANARY] = [CANARY_BYTE; CANARY];
     // SAFETY: the caller's promise: 16 bytes before and after the block
-    // are part of the inner block, derived from its pointer.
+    // are part of the inner block, derived from its pointer. (Read as
+    // arrays, which compare in a few instructions.)
     let (front, back) = unsafe {
         (
-            core::slice::from_raw_parts(ptr.sub(CANARY), CANARY),
-            core::slice::from_raw_parts(ptr.add(size), CANARY),
+            ptr.sub(CANARY).cast::<[u8; CANARY]>().read_unaligned(),
+            ptr.add(size).cast::<[u8; CANARY]>().read_unaligned(),
         )
     };
-    let before = front.iter().rev().position(|&b| b != CANARY_BYTE).map(|i| i + 1);
-    let after = back.iter().position(|&b| b != CANARY_BYTE).map(|i| size + i);
+    let before =
+        (front != INTACT).then(|| front.iter().rev().position(|&b| b != CANARY_BYTE).map_or(0, |i| i + 1));
+    let after = (back != INTACT).then(|| back.iter().position(|&b| b != CANARY_BYTE).map_or(0, |i| size + i));
     (before, after)
 }
 
@@ -549,9 +553,13 @@ unsafe fn write_canaries(ptr: *mut u8, size: usize) {
 /// `f` is in the quarantine of a [`Checked`]: its memory is still the
 /// heap's.
 unsafe fn broken_poison(f: &Freed) -> Option<usize> {
+    /// Compared a chunk at a time, which the compiler vectorises.
+    const CHUNK: usize = 64;
     // SAFETY: the caller's promise; nobody may use the block any more.
     let bytes = unsafe { core::slice::from_raw_parts(f.ptr, f.size) };
-    bytes.iter().position(|&b| b != POISON)
+    let chunk = bytes.chunks(CHUNK).position(|c| c.iter().fold(0, |acc, &b| acc | (b ^ POISON)) != 0)?;
+    let start = chunk * CHUNK;
+    bytes[start..].iter().position(|&b| b != POISON).map(|i| start + i)
 }
 
 impl<A: ByteAllocator, const LIVE: usize, const QUARANTINE: usize, R: Report>

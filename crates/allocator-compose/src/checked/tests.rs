@@ -206,20 +206,20 @@ fn underflow_by_one_byte_is_caught() {
 fn a_write_into_a_quarantined_block_is_caught_by_check_and_when_it_leaves() {
     let mut h = heap();
     let keep = filled(&mut h, l(16, 8), 5); // #1
-    let a = filled(&mut h, l(48, 8), 6); // #2
+    let a = filled(&mut h, l(200, 8), 6); // #2
     let addr = a.as_ptr().addr();
     // SAFETY: live.
-    unsafe { h.dealloc(a, l(48, 8)) }; // #3
-    assert!(holds(a, 48, 0xDD), "freed blocks are poisoned");
+    unsafe { h.dealloc(a, l(200, 8)) }; // #3
+    assert!(holds(a, 200, 0xDD), "freed blocks are poisoned");
     // SAFETY: the bug under test: the block is quarantined, so its memory
     // is still the heap's and the write harms nothing.
     unsafe { a.as_ptr().add(3).write(1) };
     assert_eq!(h.check(), 1);
     let seen = h.report_mut().take();
-    assert_eq!(seen, [Misuse::WriteAfterFree { addr, size: 48, seq: 2, freed_at: 3, offset: 3 }]);
+    assert_eq!(seen, [Misuse::WriteAfterFree { addr, size: 200, seq: 2, freed_at: 3, offset: 3 }]);
     assert!(seen[0].to_string().contains("allocation #2, freed at #3"), "{}", seen[0]);
-    // SAFETY: again; then four more frees push it out of the quarantine.
-    unsafe { a.as_ptr().add(47).write(1) };
+    // SAFETY: again, past the first 64 bytes; then four more frees push it out of the quarantine.
+    unsafe { a.as_ptr().add(130).write(1) };
     for _ in 0..4 {
         let b = filled(&mut h, l(8, 8), 2);
         // SAFETY: live.
@@ -227,7 +227,7 @@ fn a_write_into_a_quarantined_block_is_caught_by_check_and_when_it_leaves() {
     }
     assert_eq!(
         h.report_mut().take(),
-        [Misuse::WriteAfterFree { addr, size: 48, seq: 2, freed_at: 3, offset: 47 }]
+        [Misuse::WriteAfterFree { addr, size: 200, seq: 2, freed_at: 3, offset: 130 }]
     );
     assert_eq!(h.quarantined(), 4);
     still_works(&mut h, keep, l(16, 8), 5);
