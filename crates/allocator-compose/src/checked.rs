@@ -197,9 +197,9 @@ impl Freed {
     const EMPTY: Self = Self { ptr: core::ptr::null_mut(), size: 0, align: 0, seq: 0, freed_at: 0 };
 }
 
-/// Any heap `A`, checked: every misuse a caller can commit with a block is
-/// found and given to the [`Report`] `R` (by default, a panic with the
-/// address, sizes and sequence numbers).
+/// Any heap `A`, checked: the misuses listed below are found and given to
+/// the [`Report`] `R` (by default, a panic with the address, sizes and
+/// sequence numbers).
 ///
 /// For debug builds of firmware and kernels that have no Valgrind: the same
 /// heap they ship, wrapped. `#![no_std]`, no allocation from anywhere but
