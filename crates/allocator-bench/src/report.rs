@@ -154,16 +154,19 @@ impl Results {
         let line = |cells: &[String]| {
             cells.iter().zip(&widths).map(|(c, w)| format!("{c:<w$}")).collect::<Vec<_>>().join("  ")
         };
-        let mut s = format!(
-            "Throughput (higher is better), times and latency p50/p99/max (lower is better), heap use at the first failure (higher is better).\n\
-             In brackets: how much better than `{}` (above 1 is better). * marks this workspace's allocators.\n\n",
-            self.baseline
-        );
-        s += &line(&head);
-        s.push('\n');
-        for r in &rows {
-            s += &line(r);
+        let mut s = String::new();
+        if !rows.is_empty() {
+            s += &format!(
+                "Throughput (higher is better), times and latency p50/p99/max (lower is better), heap use at the first failure (higher is better).\n\
+                 In brackets: how much better than `{}` (above 1 is better). * marks this workspace's allocators.\n\n",
+                self.baseline
+            );
+            s += &line(&head);
             s.push('\n');
+            for r in &rows {
+                s += &line(r);
+                s.push('\n');
+            }
         }
         if !self.pages.is_empty() {
             s += "\nPages and ids: alloc+free pairs per second\n";

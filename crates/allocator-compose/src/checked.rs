@@ -704,7 +704,9 @@ unsafe impl<A: ByteAllocator, const LIVE: usize, const QUARANTINE: usize, R: Rep
         if self.count >= LIVE {
             return Err(AllocError::TableFull);
         }
-        let (outer, front) = Self::outer(layout.size(), layout.align()).ok_or(AllocError::NoMemory)?;
+        // A block that, with its canaries, makes no valid layout is never
+        // served.
+        let (outer, front) = Self::outer(layout.size(), layout.align()).ok_or(AllocError::Unsupported)?;
         let base = self.inner.alloc(outer)?;
         // SAFETY: `base` is a block of `front + size + 16` bytes, so the
         // caller's block and the canaries around it lie inside it.

@@ -4,7 +4,7 @@ use std::{string::ToString, vec::Vec};
 use allocator_core::{AllocError, BaseAllocator, ByteAllocator, Owns};
 use allocator_tlsf::TlsfByteAllocator;
 
-use super::{Checked, LeakedBlock, Misuse, Report};
+use super::{Checked, LeakedBlock, Misuse, Report, CANARY};
 use crate::test_memory::leak;
 
 /// Records every misuse in a fixed array (no allocation in the report).
@@ -301,6 +301,18 @@ fn a_full_table_refuses_without_touching_the_inner_heap() {
 
 /// The table under churn: random sizes and alignments, frees in random
 /// order, every block findable and intact, and `largest_free` honest.
+/// A block that, with its canaries, makes no valid layout is never
+/// served (`Unsupported`), and the heap is untouched.
+#[test]
+fn a_block_too_large_for_its_canaries_is_unsupported() {
+    let mut h = heap();
+    let used = h.used_bytes();
+    let huge = l(isize::MAX as usize - CANARY, 1);
+    assert_eq!(h.alloc(huge), Err(AllocError::Unsupported));
+    assert_eq!((h.used_bytes(), h.live_blocks()), (used, 0));
+    assert_eq!(h.report_mut().take(), []);
+}
+
 #[test]
 fn the_table_and_quarantine_survive_churn() {
     let mut h: Checked<TlsfByteAllocator, 256, 16, Collect> =
