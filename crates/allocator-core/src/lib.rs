@@ -8,6 +8,7 @@ extern crate std;
 mod align;
 mod base;
 mod byte;
+mod classes;
 mod error;
 mod id;
 mod owns;
@@ -23,7 +24,8 @@ pub use page::PageAllocator;
 
 /// Helpers for *implementing* allocators: alignment arithmetic that cannot
 /// overflow, layout and region checks, the shared `init` rule, the
-/// allocate-copy-free move, and a fixed-capacity set of regions. Users of
+/// allocate-copy-free move, a fixed-capacity set of regions, and the size
+/// classes the slab layer and the magazine front share. Users of
 /// allocators need none of it.
 pub mod helpers {
     pub use crate::align::{
@@ -32,5 +34,8 @@ pub mod helpers {
     };
     pub use crate::base::init_first;
     pub use crate::byte::move_block;
+    pub use crate::classes::{
+        class_align, class_layout, class_of, class_of_size, class_size, CLASSES, MAX_CLASS_SIZE, MIN_CLASS_SIZE,
+    };
     pub use crate::regions::RegionSet;
 }
