@@ -2,10 +2,10 @@
 //! and wrong-layout frees, overflows, underflows, writes after free — and
 //! lists its leaks.
 
-use core::{alloc::Layout, fmt, ptr::NonNull};
+use core::{alloc::Layout, fmt, panic::Location, ptr::NonNull};
 
 use allocator_core::{
-    helpers::{check_grow, check_layout, check_shrink, move_block},
+    helpers::{check_grow, check_layout, check_shrink},
     AllocError, AllocResult, BaseAllocator, ByteAllocator, Figures, Owns,
 };
 
@@ -16,9 +16,31 @@ const CANARY_BYTE: u8 = 0xCB;
 /// What a quarantined block holds.
 const POISON: u8 = 0xDD;
 
+/// A place in the source, where one is known: see [`Checked`]'s "Callers".
+type Caller = Option<&'static Location<'static>>;
+
+/// `<before> <file:line:col><after>` when the place is known, else
+/// nothing.
+struct At(&'static str, Caller, &'static str);
+
+impl fmt::Display for At {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self.1 {
+            Some(loc) => write!(f, "{} {loc}{}", self.0, self.2),
+            None => Ok(()),
+        }
+    }
+}
+
 /// A misuse of the heap, as [`Checked`] found it. Addresses are the
 /// caller's (the block's first byte); sequence numbers count the heap's
 /// allocations and frees together, from 1, so they order every event.
+///
+/// The places in the source (a [`Location`], where one is known) are: `caller`, where the block
+/// was allocated; `freed_by`, where it was freed; `at`, the call that
+/// misused it (a free or resize; `None` when [`check`](Checked::check) or
+/// the quarantine found it later). See [`Checked`]'s "Callers" for what
+/// they show through a lock or a `#[global_allocator]`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 #[non_exhaustive]
 pub enum Misuse {
@@ -32,6 +54,12 @@ pub enum Misuse {
         seq: u64,
         /// When it was freed the first time.
         freed_at: u64,
+        /// Where it was allocated.
+        caller: Option<&'static Location<'static>>,
+        /// Where it was freed the first time.
+        freed_by: Option<&'static Location<'static>>,
+        /// The second free.
+        at: Option<&'static Location<'static>>,
     },
     /// A free (or resize) of an address that is no live block of this heap
     /// and not in the quarantine: never handed out here, a pointer into a
@@ -43,6 +71,8 @@ pub enum Misuse {
         size: usize,
         /// The alignment it was freed with.
         align: usize,
+        /// The free.
+        at: Option<&'static Location<'static>>,
     },
     /// A live block freed (or resized) with a layout other than the one it
     /// was allocated with. The block stays live.
@@ -59,6 +89,10 @@ pub enum Misuse {
         freed_size: usize,
         /// The alignment it was freed with.
         freed_align: usize,
+        /// Where it was allocated.
+        caller: Option<&'static Location<'static>>,
+        /// The free (or resize).
+        at: Option<&'static Location<'static>>,
     },
     /// A byte of the canary after a live block was written.
     Overflow {
@@ -71,6 +105,10 @@ pub enum Misuse {
         /// The offset from `addr` of the first byte found changed
         /// (`size` for the byte just past the end).
         offset: usize,
+        /// Where it was allocated.
+        caller: Option<&'static Location<'static>>,
+        /// The free that found it (`None`: found by `check`).
+        at: Option<&'static Location<'static>>,
     },
     /// A byte of the canary before a live block was written.
     Underflow {
@@ -83,6 +121,10 @@ pub enum Misuse {
         /// How far before `addr` the changed byte nearest the block is (1
         /// for the byte just before it).
         before: usize,
+        /// Where it was allocated.
+        caller: Option<&'static Location<'static>>,
+        /// The free that found it (`None`: found by `check`).
+        at: Option<&'static Location<'static>>,
     },
     /// A quarantined (freed) block was written.
     WriteAfterFree {
@@ -96,40 +138,57 @@ pub enum Misuse {
         freed_at: u64,
         /// The offset from `addr` of the first byte found changed.
         offset: usize,
+        /// Where it was allocated.
+        caller: Option<&'static Location<'static>>,
+        /// Where it was freed.
+        freed_by: Option<&'static Location<'static>>,
     },
 }
 
 impl fmt::Display for Misuse {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match *self {
-            Misuse::DoubleFree { addr, size, seq, freed_at } => write!(
+            Misuse::DoubleFree { addr, size, seq, freed_at, caller, freed_by, at } => write!(
                 f,
-                "double free of the {size}-byte block at {addr:#x} (allocation #{seq}, already freed at #{freed_at})"
+                "double free of the {size}-byte block at {addr:#x} (allocation #{seq}{}, already freed at \
+                 #{freed_at}{}){}",
+                At(" at", caller, ""),
+                At(" by", freed_by, ""),
+                At(", freed again at", at, ""),
             ),
-            Misuse::ForeignFree { addr, size, align } => write!(
+            Misuse::ForeignFree { addr, size, align, at } => write!(
                 f,
                 "free of {addr:#x} ({size} bytes, align {align}), which is not a live block of this heap \
-                 (never allocated here, an interior pointer, or freed long ago)"
+                 (never allocated here, an interior pointer, or freed long ago){}",
+                At(", at", at, ""),
             ),
-            Misuse::WrongLayout { addr, seq, size, align, freed_size, freed_align } => write!(
+            Misuse::WrongLayout { addr, seq, size, align, freed_size, freed_align, caller, at } => write!(
                 f,
-                "the {size}-byte block at {addr:#x}, align {align} (allocation #{seq}), freed as {freed_size} \
-                 bytes, align {freed_align}"
+                "the {size}-byte block at {addr:#x}, align {align} (allocation #{seq}{}), freed as {freed_size} \
+                 bytes, align {freed_align}{}",
+                At(" at", caller, ""),
+                At(", at", at, ""),
             ),
-            Misuse::Overflow { addr, size, seq, offset } => write!(
+            Misuse::Overflow { addr, size, seq, offset, caller, at } => write!(
                 f,
-                "overflow: the {size}-byte block at {addr:#x} (allocation #{seq}) was written at offset \
-                 {offset}, past its end"
+                "overflow: the {size}-byte block at {addr:#x} (allocation #{seq}{}) was written at offset \
+                 {offset}, past its end{}",
+                At(" at", caller, ""),
+                At(" (found by the free at", at, ")"),
             ),
-            Misuse::Underflow { addr, size, seq, before } => write!(
+            Misuse::Underflow { addr, size, seq, before, caller, at } => write!(
                 f,
-                "underflow: the {size}-byte block at {addr:#x} (allocation #{seq}) was written {before} \
-                 byte(s) before its start"
+                "underflow: the {size}-byte block at {addr:#x} (allocation #{seq}{}) was written {before} \
+                 byte(s) before its start{}",
+                At(" at", caller, ""),
+                At(" (found by the free at", at, ")"),
             ),
-            Misuse::WriteAfterFree { addr, size, seq, freed_at, offset } => write!(
+            Misuse::WriteAfterFree { addr, size, seq, freed_at, offset, caller, freed_by } => write!(
                 f,
-                "write after free: the {size}-byte block at {addr:#x} (allocation #{seq}, freed at \
-                 #{freed_at}) was written at offset {offset}"
+                "write after free: the {size}-byte block at {addr:#x} (allocation #{seq}{}, freed at \
+                 #{freed_at}{}) was written at offset {offset}",
+                At(" at", caller, ""),
+                At(" by", freed_by, ""),
             ),
         }
     }
@@ -156,7 +215,9 @@ impl Report for PanicReport {
     }
 }
 
-/// A live block, as [`Checked::leaks`] lists it.
+/// A live block, as [`Checked::leaks`] lists it. `Display` prints it on
+/// one line: `the 10-byte block at 0x…, align 2 (allocation #1 at
+/// src/main.rs:7:19)`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 #[non_exhaustive]
 pub struct LeakedBlock {
@@ -166,6 +227,22 @@ pub struct LeakedBlock {
     pub layout: Layout,
     /// When it was allocated.
     pub seq: u64,
+    /// Where it was allocated (see [`Checked`]'s "Callers").
+    pub caller: Option<&'static Location<'static>>,
+}
+
+impl fmt::Display for LeakedBlock {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "the {}-byte block at {:#x}, align {} (allocation #{}{})",
+            self.layout.size(),
+            self.addr,
+            self.layout.align(),
+            self.seq,
+            At(" at", self.caller, ""),
+        )
+    }
 }
 
 /// A slot of the live table (an empty one has a null pointer).
@@ -177,10 +254,12 @@ struct Live {
     size: usize,
     align: usize,
     seq: u64,
+    /// Where it was allocated.
+    caller: Caller,
 }
 
 impl Live {
-    const EMPTY: Self = Self { ptr: core::ptr::null_mut(), size: 0, align: 0, seq: 0 };
+    const EMPTY: Self = Self { ptr: core::ptr::null_mut(), size: 0, align: 0, seq: 0, caller: None };
 }
 
 /// A quarantined block.
@@ -191,10 +270,20 @@ struct Freed {
     align: usize,
     seq: u64,
     freed_at: u64,
+    caller: Caller,
+    freed_by: Caller,
 }
 
 impl Freed {
-    const EMPTY: Self = Self { ptr: core::ptr::null_mut(), size: 0, align: 0, seq: 0, freed_at: 0 };
+    const EMPTY: Self = Self {
+        ptr: core::ptr::null_mut(),
+        size: 0,
+        align: 0,
+        seq: 0,
+        freed_at: 0,
+        caller: None,
+        freed_by: None,
+    };
 }
 
 /// Any heap `A`, checked: the misuses listed below are found and given to
@@ -216,7 +305,11 @@ impl Freed {
 /// | a free with another size or alignment | at the free; the block stays live | [`Misuse::WrongLayout`] |
 /// | a write past the end (even by 1 byte) or before the start | at the free, and by [`check`](Self::check) | [`Misuse::Overflow`], [`Misuse::Underflow`] |
 /// | a write into a freed block | when it leaves the quarantine, and by [`check`](Self::check) | [`Misuse::WriteAfterFree`] |
-/// | a leak | [`leaks`](Self::leaks) lists every live block at any time | — |
+/// | a leak | [`leaks`](Self::leaks) lists every live block at any time, with where it was allocated | — |
+///
+/// Each report names the block (address, size, sequence number), where it
+/// was allocated and freed, and the call that misused it, as far as they
+/// are known (see "Callers").
 ///
 /// A free that is not found, or whose layout does not match, never reaches
 /// `A` (the block, if any, leaks: that is safe); the resizes give
@@ -246,9 +339,12 @@ impl Freed {
 ///
 /// - **Per block**: 32 bytes in `A` (`max(align, 16) + 16` for alignments
 ///   above 16), plus `A`'s own rounding and header; a freed block keeps
-///   its memory while quarantined.
-/// - **Fixed**: the live table, 32 bytes per slot (`LIVE` slots: 32 KiB by
-///   default), and the quarantine, 40 bytes per slot (2.5 KiB by default).
+///   its memory while quarantined. Beyond the canaries, a live block takes
+///   one slot of the live table: 40 bytes on 64-bit targets, 24 on 32-bit
+///   ones (address, size, alignment, sequence number, caller).
+/// - **Fixed**: the live table, `LIVE` slots (40 KiB by default on 64-bit
+///   targets), and the quarantine, 56 bytes per slot on 64-bit targets, 40
+///   on 32-bit ones (3.5 KiB by default). Both are inside the value.
 /// - **Time**: `alloc` and `dealloc` are `A`'s plus an open-addressing
 ///   lookup (O(1) expected; a table near full probes further), 32 canary
 ///   bytes written and checked, and the block's bytes written with poison
@@ -268,6 +364,27 @@ impl Freed {
 /// the quarantine back). [`largest_free`](ByteAllocator::largest_free) is
 /// `A`'s less the 32 canary bytes and 15 bytes of alignment padding.
 /// [`Owns`] is true for the live blocks only.
+///
+/// # Callers
+///
+/// Every entry point that allocates or frees ([`alloc`](ByteAllocator::alloc),
+/// [`dealloc`](ByteAllocator::dealloc), [`grow`](ByteAllocator::grow),
+/// [`shrink`](ByteAllocator::shrink), [`realloc`](ByteAllocator::realloc))
+/// is `#[track_caller]`: each block records the
+/// [`Location`] of the call that allocated it, a freed block the call that
+/// freed it, and a report the call that misused it. The place is the
+/// nearest caller that is not itself `#[track_caller]`:
+///
+/// - called directly (`heap.alloc(layout)` on a `Checked`, or through
+///   generic code that is `#[track_caller]`), it is the caller's own line;
+/// - through another layer (a `Locked`, its `GlobalAlloc`, `Box` or `Vec`
+///   on it, a `Proxy`, the C ABI), it is that layer's line inside this
+///   workspace, the same for every block: true, but it does not say who
+///   allocated. No stable Rust gives a return address, so none is
+///   recorded; there, the sequence number names the block (runs of a
+///   deterministic program repeat them), and a layer that knows better
+///   can pass its own place to [`alloc_at`](Self::alloc_at) and
+///   [`dealloc_at`](Self::dealloc_at), or `None`.
 ///
 /// Put it at the top of a policy, under the lock: a combinator above it
 /// (a `Fallback` asking [`Owns`]) would route a double free elsewhere
@@ -401,7 +518,7 @@ impl<A, const LIVE: usize, const QUARANTINE: usize, R> Checked<A, LIVE, QUARANTI
     pub fn leaks(&self, mut f: impl FnMut(LeakedBlock)) {
         for e in self.live.iter().filter(|e| !e.ptr.is_null()) {
             if let Ok(layout) = Layout::from_size_align(e.size, e.align) {
-                f(LeakedBlock { addr: e.ptr.addr(), layout, seq: e.seq });
+                f(LeakedBlock { addr: e.ptr.addr(), layout, seq: e.seq, caller: e.caller });
             }
         }
     }
@@ -565,17 +682,17 @@ unsafe fn broken_poison(f: &Freed) -> Option<usize> {
 impl<A: ByteAllocator, const LIVE: usize, const QUARANTINE: usize, R: Report>
     Checked<A, LIVE, QUARANTINE, R>
 {
-    /// Reports a broken canary around the live block `e`; `true` when one
-    /// was.
-    fn report_canaries(&mut self, e: Live) -> bool {
+    /// Reports a broken canary around the live block `e`, found by the
+    /// call at `at`; `true` when one was.
+    fn report_canaries(&mut self, e: Live, at: Caller) -> bool {
         // SAFETY: `e` is in the live table: a block not yet given back.
         let (before, after) = unsafe { broken_canaries(e.ptr, e.size) };
-        let (addr, size, seq) = (e.ptr.addr(), e.size, e.seq);
+        let (addr, size, seq, caller) = (e.ptr.addr(), e.size, e.seq, e.caller);
         if let Some(before) = before {
-            self.report.report(Misuse::Underflow { addr, size, seq, before });
+            self.report.report(Misuse::Underflow { addr, size, seq, before, caller, at });
         }
         if let Some(offset) = after {
-            self.report.report(Misuse::Overflow { addr, size, seq, offset });
+            self.report.report(Misuse::Overflow { addr, size, seq, offset, caller, at });
         }
         before.is_some() || after.is_some()
     }
@@ -586,20 +703,30 @@ impl<A: ByteAllocator, const LIVE: usize, const QUARANTINE: usize, R: Report>
         // SAFETY: `f` is (or was until now) in the quarantine: its memory
         // is still the heap's.
         let Some(offset) = (unsafe { broken_poison(f) }) else { return false };
-        let (addr, size, seq, freed_at) = (f.ptr.addr(), f.size, f.seq, f.freed_at);
-        self.report.report(Misuse::WriteAfterFree { addr, size, seq, freed_at, offset });
+        let (addr, size, seq, freed_at, caller, freed_by) =
+            (f.ptr.addr(), f.size, f.seq, f.freed_at, f.caller, f.freed_by);
+        self.report.report(Misuse::WriteAfterFree { addr, size, seq, freed_at, offset, caller, freed_by });
         true
     }
 
     /// The slot of the live block `ptr` allocated with exactly `layout`;
-    /// else the misuse is reported and `NotAllocated` (unknown address) or
-    /// `InvalidParam` (another layout) returned.
-    fn validate(&mut self, ptr: NonNull<u8>, layout: Layout) -> AllocResult<usize> {
+    /// else the misuse (by the call at `at`) is reported and
+    /// `NotAllocated` (unknown address) or `InvalidParam` (another layout)
+    /// returned.
+    fn validate(&mut self, ptr: NonNull<u8>, layout: Layout, at: Caller) -> AllocResult<usize> {
         let addr = ptr.as_ptr().addr();
         let Some(i) = self.find(addr) else {
             let misuse = match self.quarantined_at(addr) {
-                Some(f) => Misuse::DoubleFree { addr, size: f.size, seq: f.seq, freed_at: f.freed_at },
-                None => Misuse::ForeignFree { addr, size: layout.size(), align: layout.align() },
+                Some(f) => Misuse::DoubleFree {
+                    addr,
+                    size: f.size,
+                    seq: f.seq,
+                    freed_at: f.freed_at,
+                    caller: f.caller,
+                    freed_by: f.freed_by,
+                    at,
+                },
+                None => Misuse::ForeignFree { addr, size: layout.size(), align: layout.align(), at },
             };
             self.report.report(misuse);
             return Err(AllocError::NotAllocated);
@@ -613,6 +740,8 @@ impl<A: ByteAllocator, const LIVE: usize, const QUARANTINE: usize, R: Report>
                 align: e.align,
                 freed_size: layout.size(),
                 freed_align: layout.align(),
+                caller: e.caller,
+                at,
             });
             return Err(AllocError::InvalidParam);
         }
@@ -632,6 +761,95 @@ impl<A: ByteAllocator, const LIVE: usize, const QUARANTINE: usize, R: Report>
         unsafe { self.inner.dealloc(base, outer) };
     }
 
+    /// [`alloc`](ByteAllocator::alloc), recording `caller` as the place
+    /// that allocated the block (for a wrapper that knows a better place
+    /// than its own call, or `None` to record none).
+    ///
+    /// # Errors
+    /// As `alloc`.
+    pub fn alloc_at(
+        &mut self,
+        layout: Layout,
+        caller: Option<&'static Location<'static>>,
+    ) -> AllocResult<NonNull<u8>> {
+        check_layout(layout)?;
+        if self.count >= LIVE {
+            return Err(AllocError::TableFull);
+        }
+        // A block that, with its canaries, makes no valid layout is never
+        // served.
+        let (outer, front) = Self::outer(layout.size(), layout.align()).ok_or(AllocError::Unsupported)?;
+        let base = self.inner.alloc(outer)?;
+        // SAFETY: `base` is a block of `front + size + 16` bytes, so the
+        // caller's block and the canaries around it lie inside it.
+        let ptr = unsafe {
+            let ptr = base.add(front);
+            write_canaries(ptr.as_ptr(), layout.size());
+            ptr
+        };
+        let seq = self.tick();
+        self.insert(Live { ptr: ptr.as_ptr(), size: layout.size(), align: layout.align(), seq, caller });
+        Ok(ptr)
+    }
+
+    /// [`dealloc`](ByteAllocator::dealloc), naming `at` as the place that
+    /// freed the block (in reports, and as `freed_by` later).
+    ///
+    /// # Safety
+    /// None beyond `dealloc`'s, which this checks: a free that matches no
+    /// live block is reported and changes nothing.
+    pub unsafe fn dealloc_at(
+        &mut self,
+        ptr: NonNull<u8>,
+        layout: Layout,
+        at: Option<&'static Location<'static>>,
+    ) {
+        let Ok(i) = self.validate(ptr, layout, at) else { return };
+        let e = self.live[i];
+        self.report_canaries(e, at);
+        self.remove(i);
+        let freed = Freed {
+            ptr: e.ptr,
+            size: e.size,
+            align: e.align,
+            seq: e.seq,
+            freed_at: self.tick(),
+            caller: e.caller,
+            freed_by: at,
+        };
+        if QUARANTINE != 0 {
+            // SAFETY: the block was live and is freed now: its bytes are
+            // the heap's.
+            unsafe { e.ptr.write_bytes(POISON, e.size) };
+        }
+        if let Some(oldest) = self.push_quarantine(freed) {
+            self.release(oldest);
+        }
+    }
+
+    /// Every resize: checks the block as `dealloc` does, then moves it to
+    /// a block of `new` allocated for `at`.
+    ///
+    /// # Safety
+    /// As `dealloc_at`.
+    unsafe fn move_at(
+        &mut self,
+        ptr: NonNull<u8>,
+        old: Layout,
+        new: Layout,
+        at: Caller,
+    ) -> AllocResult<NonNull<u8>> {
+        check_layout(new)?;
+        self.validate(ptr, old, at)?;
+        let moved = self.alloc_at(new, at)?;
+        // SAFETY: both blocks are live (`ptr` was just validated) and
+        // distinct, so disjoint, and at least this long.
+        unsafe { core::ptr::copy_nonoverlapping(ptr.as_ptr(), moved.as_ptr(), old.size().min(new.size())) };
+        // SAFETY: `ptr` is live for `old` (validated).
+        unsafe { self.dealloc_at(ptr, old, at) };
+        Ok(moved)
+    }
+
     /// Checks every live block's canaries and every quarantined block's
     /// poison, reports each problem, and repairs it (so that each damage
     /// is reported once). Returns how many problems it reported.
@@ -642,7 +860,7 @@ impl<A: ByteAllocator, const LIVE: usize, const QUARANTINE: usize, R: Report>
         let mut found = 0;
         for i in 0..LIVE {
             let e = self.live[i];
-            if !e.ptr.is_null() && self.report_canaries(e) {
+            if !e.ptr.is_null() && self.report_canaries(e, None) {
                 found += 1;
                 // SAFETY: `e` is live: its canaries are the heap's.
                 unsafe { write_canaries(e.ptr, e.size) };
@@ -699,43 +917,22 @@ impl<A: BaseAllocator, const LIVE: usize, const QUARANTINE: usize, R> BaseAlloca
 unsafe impl<A: ByteAllocator, const LIVE: usize, const QUARANTINE: usize, R: Report> ByteAllocator
     for Checked<A, LIVE, QUARANTINE, R>
 {
+    /// Records where it was called from (`#[track_caller]`): see the
+    /// type's "Callers".
+    #[track_caller]
+    #[inline]
     fn alloc(&mut self, layout: Layout) -> AllocResult<NonNull<u8>> {
-        check_layout(layout)?;
-        if self.count >= LIVE {
-            return Err(AllocError::TableFull);
-        }
-        // A block that, with its canaries, makes no valid layout is never
-        // served.
-        let (outer, front) = Self::outer(layout.size(), layout.align()).ok_or(AllocError::Unsupported)?;
-        let base = self.inner.alloc(outer)?;
-        // SAFETY: `base` is a block of `front + size + 16` bytes, so the
-        // caller's block and the canaries around it lie inside it.
-        let ptr = unsafe {
-            let ptr = base.add(front);
-            write_canaries(ptr.as_ptr(), layout.size());
-            ptr
-        };
-        let seq = self.tick();
-        self.insert(Live { ptr: ptr.as_ptr(), size: layout.size(), align: layout.align(), seq });
-        Ok(ptr)
+        self.alloc_at(layout, Some(Location::caller()))
     }
 
     /// Looks the block up before anything else: see the type's docs for
-    /// what is reported, and what is freed.
+    /// what is reported, and what is freed. Reports name the caller
+    /// (`#[track_caller]`).
+    #[track_caller]
+    #[inline]
     unsafe fn dealloc(&mut self, ptr: NonNull<u8>, layout: Layout) {
-        let Ok(i) = self.validate(ptr, layout) else { return };
-        let e = self.live[i];
-        self.report_canaries(e);
-        self.remove(i);
-        let freed = Freed { ptr: e.ptr, size: e.size, align: e.align, seq: e.seq, freed_at: self.tick() };
-        if QUARANTINE != 0 {
-            // SAFETY: the block was live and is freed now: its bytes are
-            // the heap's.
-            unsafe { e.ptr.write_bytes(POISON, e.size) };
-        }
-        if let Some(oldest) = self.push_quarantine(freed) {
-            self.release(oldest);
-        }
+        // SAFETY: forwarded from the caller.
+        unsafe { self.dealloc_at(ptr, layout, Some(Location::caller())) }
     }
 
     /// Always refuses ([`AllocError::Unsupported`]; `InvalidParam` for a
@@ -768,20 +965,34 @@ unsafe impl<A: ByteAllocator, const LIVE: usize, const QUARANTINE: usize, R: Rep
 
     /// Moves (after checking the block as `dealloc` does: an unknown block
     /// is `NotAllocated`, another layout `InvalidParam`, both reported).
+    /// The new block is recorded as allocated by the caller
+    /// (`#[track_caller]`).
+    #[track_caller]
     unsafe fn grow(&mut self, ptr: NonNull<u8>, old: Layout, new: Layout) -> AllocResult<NonNull<u8>> {
         check_grow(old, new)?;
-        self.validate(ptr, old)?;
-        // SAFETY: `ptr` is a live block allocated with `old` (checked).
-        unsafe { move_block(self, ptr, old, new) }
+        // SAFETY: forwarded from the caller.
+        unsafe { self.move_at(ptr, old, new, Some(Location::caller())) }
     }
 
     /// Moves, as [`grow`](Self::grow).
+    #[track_caller]
     unsafe fn shrink(&mut self, ptr: NonNull<u8>, old: Layout, new: Layout) -> AllocResult<NonNull<u8>> {
         check_shrink(old, new)?;
-        check_layout(new)?;
-        self.validate(ptr, old)?;
-        // SAFETY: `ptr` is a live block allocated with `old` (checked).
-        unsafe { move_block(self, ptr, old, new) }
+        // SAFETY: forwarded from the caller.
+        unsafe { self.move_at(ptr, old, new, Some(Location::caller())) }
+    }
+
+    /// Moves, as [`grow`](Self::grow).
+    #[track_caller]
+    unsafe fn realloc(
+        &mut self,
+        ptr: NonNull<u8>,
+        layout: Layout,
+        new_size: usize,
+    ) -> AllocResult<NonNull<u8>> {
+        let new = Layout::from_size_align(new_size, layout.align()).map_err(|_| AllocError::InvalidParam)?;
+        // SAFETY: forwarded from the caller.
+        unsafe { self.move_at(ptr, layout, new, Some(Location::caller())) }
     }
 }
 

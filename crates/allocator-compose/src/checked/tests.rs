@@ -1,4 +1,4 @@
-use core::{alloc::Layout, ptr::NonNull};
+use core::{alloc::Layout, panic::Location, ptr::NonNull};
 use std::{string::ToString, vec::Vec};
 
 use allocator_core::{AllocError, BaseAllocator, ByteAllocator, Owns};
@@ -51,12 +51,40 @@ fn l(size: usize, align: usize) -> Layout {
     Layout::from_size_align(size, align).unwrap()
 }
 
-/// A block filled with `byte`.
+/// A block filled with `byte` (recorded as allocated by the caller).
+#[track_caller]
 fn filled(h: &mut Heap, layout: Layout, byte: u8) -> NonNull<u8> {
     let p = h.alloc(layout).unwrap();
     // SAFETY: live for `layout`.
     unsafe { p.as_ptr().write_bytes(byte, layout.size()) };
     p
+}
+
+/// Frees `p` (the caller is the place recorded); returns that place.
+///
+/// # Safety
+/// As `Checked::dealloc_at`: none (misuse is what the tests pass).
+#[track_caller]
+unsafe fn free(h: &mut Heap, p: NonNull<u8>, layout: Layout) -> Option<&'static Location<'static>> {
+    // SAFETY: forwarded from the caller.
+    unsafe { h.dealloc(p, layout) };
+    Some(Location::caller())
+}
+
+/// Where the live block `p` was allocated, as the table recorded it.
+fn site(h: &Heap, p: NonNull<u8>) -> Option<&'static Location<'static>> {
+    let mut found = None;
+    h.leaks(|b| {
+        if b.addr == p.as_ptr().addr() {
+            found = Some(b.caller);
+        }
+    });
+    found.expect("a live block")
+}
+
+/// `file:line:col`, as reports print a place.
+fn text(at: Option<&'static Location<'static>>) -> std::string::String {
+    at.expect("a place").to_string()
 }
 
 fn holds(p: NonNull<u8>, size: usize, byte: u8) -> bool {
@@ -80,19 +108,27 @@ fn double_free_is_reported_with_both_sequence_numbers() {
     let mut h = heap();
     let keep = filled(&mut h, l(40, 8), 7); // #1
     let a = filled(&mut h, l(24, 8), 1); // #2
-                                         // SAFETY: live for this layout.
-    unsafe { h.dealloc(a, l(24, 8)) }; // #3
+    let caller = site(&h, a);
+    // SAFETY: live for this layout.
+    let freed_by = unsafe { free(&mut h, a, l(24, 8)) }; // #3
     let used = h.figures().used;
     // SAFETY: the bug under test: `a` was freed; the heap must catch it.
-    unsafe { h.dealloc(a, l(24, 8)) };
+    let at = unsafe { free(&mut h, a, l(24, 8)) };
     let addr = a.as_ptr().addr();
     let seen = h.report_mut().take();
-    assert_eq!(seen, [Misuse::DoubleFree { addr, size: 24, seq: 2, freed_at: 3 }]);
+    assert_eq!(seen, [Misuse::DoubleFree { addr, size: 24, seq: 2, freed_at: 3, caller, freed_by, at }]);
     assert_eq!(h.figures().used, used, "the inner heap was touched");
     assert_eq!(h.quarantined(), 1);
     let text = seen[0].to_string();
     assert!(text.contains("double free") && text.contains(&std::format!("{addr:#x}")), "{text}");
     assert!(text.contains("#2") && text.contains("#3") && text.contains("24-byte"), "{text}");
+    let places = std::format!(
+        "(allocation #2 at {}, already freed at #3 by {}), freed again at {}",
+        self::text(caller),
+        self::text(freed_by),
+        self::text(at)
+    );
+    assert!(text.ends_with(&places), "{text}");
     still_works(&mut h, keep, l(40, 8), 7);
 }
 
@@ -104,19 +140,17 @@ fn foreign_and_interior_frees_never_reach_the_inner_heap() {
     let mut outside = [0u8; 32];
     let foreign = NonNull::from(&mut outside[0]);
     // SAFETY: the bugs under test: neither is a block of this heap.
-    unsafe {
-        h.dealloc(foreign, l(32, 1));
-        h.dealloc(keep.add(16), l(48, 16));
-    }
+    let (at1, at2) = unsafe { (free(&mut h, foreign, l(32, 1)), free(&mut h, keep.add(16), l(48, 16))) };
     let seen = h.report_mut().take();
     assert_eq!(
         seen,
         [
-            Misuse::ForeignFree { addr: foreign.as_ptr().addr(), size: 32, align: 1 },
-            Misuse::ForeignFree { addr: keep.as_ptr().addr() + 16, size: 48, align: 16 },
+            Misuse::ForeignFree { addr: foreign.as_ptr().addr(), size: 32, align: 1, at: at1 },
+            Misuse::ForeignFree { addr: keep.as_ptr().addr() + 16, size: 48, align: 16, at: at2 },
         ]
     );
     assert!(seen[0].to_string().contains("not a live block"), "{}", seen[0]);
+    assert!(seen[0].to_string().ends_with(&std::format!("freed long ago), at {}", text(at1))), "{}", seen[0]);
     assert_eq!(outside, [0; 32]);
     assert_eq!(h.figures().used, used);
     assert_eq!((h.live_blocks(), h.quarantined()), (1, 0));
@@ -133,28 +167,34 @@ fn a_wrong_size_or_alignment_is_reported_and_the_block_stays_live() {
     let keep = filled(&mut h, l(8, 8), 3); // #1
     let a = filled(&mut h, l(24, 8), 4); // #2
     let addr = a.as_ptr().addr();
+    let caller = site(&h, a);
     // SAFETY: `a` is live.
     assert_eq!(unsafe { h.usable_size(a, l(24, 8)) }, 24);
     // SAFETY: the bugs under test: wrong size, then wrong alignment.
-    unsafe {
-        h.dealloc(a, l(32, 8));
-        h.dealloc(a, l(24, 16));
-    }
-    let want = |freed_size, freed_align| Misuse::WrongLayout {
+    let (at1, at2) = unsafe { (free(&mut h, a, l(32, 8)), free(&mut h, a, l(24, 16))) };
+    let want = |freed_size, freed_align, at| Misuse::WrongLayout {
         addr,
         seq: 2,
         size: 24,
         align: 8,
         freed_size,
         freed_align,
+        caller,
+        at,
     };
     let seen = h.report_mut().take();
-    assert_eq!(seen, [want(32, 8), want(24, 16)]);
-    assert!(seen[0].to_string().contains("freed as 32 bytes, align 8"), "{}", seen[0]);
+    assert_eq!(seen, [want(32, 8, at1), want(24, 16, at2)]);
+    let expected =
+        std::format!("(allocation #2 at {}), freed as 32 bytes, align 8, at {}", text(caller), text(at1));
+    assert!(seen[0].to_string().ends_with(&expected), "{}", seen[0]);
     assert!(h.owns(a, l(24, 8)) && holds(a, 24, 4), "the block must stay live and intact");
     // SAFETY: the bug under test, through a resize: an error as well.
-    assert_eq!(unsafe { h.grow(a, l(20, 8), l(64, 8)) }, Err(AllocError::InvalidParam));
-    assert_eq!(h.report_mut().take(), [want(20, 8)]);
+    let (grown, at) = (unsafe { h.grow(a, l(20, 8), l(64, 8)) }, Some(Location::caller()));
+    assert_eq!(grown, Err(AllocError::InvalidParam));
+    let seen = h.report_mut().take();
+    assert!(
+        matches!(seen[..], [Misuse::WrongLayout { freed_size: 20, at: Some(g), .. }] if g.line() == at.unwrap().line())
+    );
     // SAFETY: now with the right layout.
     unsafe { h.dealloc(a, l(24, 8)) };
     assert!(!h.owns(a, l(24, 8)));
@@ -167,20 +207,28 @@ fn overflow_by_one_byte_is_caught_by_check_and_by_the_free() {
     let keep = filled(&mut h, l(16, 8), 5); // #1
     let a = filled(&mut h, l(13, 1), 6); // #2
     let addr = a.as_ptr().addr();
+    let caller = site(&h, a);
     // SAFETY: the bug under test: one byte past the end (a canary byte of
     // the heap's, so the write itself is harmless).
     unsafe { a.as_ptr().add(13).write(0) };
     assert_eq!(h.check(), 1);
     let seen = h.report_mut().take();
-    assert_eq!(seen, [Misuse::Overflow { addr, size: 13, seq: 2, offset: 13 }]);
-    assert!(seen[0].to_string().contains("at offset 13, past its end"), "{}", seen[0]);
+    assert_eq!(seen, [Misuse::Overflow { addr, size: 13, seq: 2, offset: 13, caller, at: None }]);
+    let expected = std::format!("(allocation #2 at {}) was written at offset 13, past its end", text(caller));
+    assert!(seen[0].to_string().ends_with(&expected), "{}", seen[0]);
     assert_eq!(h.check(), 0, "check repairs what it reported");
     // SAFETY: the same bug again, then a free.
-    unsafe {
+    let at = unsafe {
         a.as_ptr().add(13 + 5).write(0xCC);
-        h.dealloc(a, l(13, 1));
-    }
-    assert_eq!(h.report_mut().take(), [Misuse::Overflow { addr, size: 13, seq: 2, offset: 18 }]);
+        free(&mut h, a, l(13, 1))
+    };
+    let seen = h.report_mut().take();
+    assert_eq!(seen, [Misuse::Overflow { addr, size: 13, seq: 2, offset: 18, caller, at }]);
+    assert!(
+        seen[0].to_string().ends_with(&std::format!("(found by the free at {})", text(at))),
+        "{}",
+        seen[0]
+    );
     assert_eq!(h.live_blocks(), 1, "the block is freed all the same");
     still_works(&mut h, keep, l(16, 8), 5);
 }
@@ -191,13 +239,14 @@ fn underflow_by_one_byte_is_caught() {
     let keep = filled(&mut h, l(16, 8), 5);
     let a = filled(&mut h, l(100, 64), 6); // #2, aligned beyond the canary
     let addr = a.as_ptr().addr();
+    let caller = site(&h, a);
     assert_eq!(addr % 64, 0);
     // SAFETY: the bug under test: the byte before the block (a canary).
     unsafe { a.as_ptr().sub(1).write(0) };
     // SAFETY: live for this layout.
-    unsafe { h.dealloc(a, l(100, 64)) };
+    let at = unsafe { free(&mut h, a, l(100, 64)) };
     let seen = h.report_mut().take();
-    assert_eq!(seen, [Misuse::Underflow { addr, size: 100, seq: 2, before: 1 }]);
+    assert_eq!(seen, [Misuse::Underflow { addr, size: 100, seq: 2, before: 1, caller, at }]);
     assert!(seen[0].to_string().contains("1 byte(s) before its start"), "{}", seen[0]);
     still_works(&mut h, keep, l(16, 8), 5);
 }
@@ -208,16 +257,21 @@ fn a_write_into_a_quarantined_block_is_caught_by_check_and_when_it_leaves() {
     let keep = filled(&mut h, l(16, 8), 5); // #1
     let a = filled(&mut h, l(200, 8), 6); // #2
     let addr = a.as_ptr().addr();
+    let caller = site(&h, a);
     // SAFETY: live.
-    unsafe { h.dealloc(a, l(200, 8)) }; // #3
+    let freed_by = unsafe { free(&mut h, a, l(200, 8)) }; // #3
     assert!(holds(a, 200, 0xDD), "freed blocks are poisoned");
     // SAFETY: the bug under test: the block is quarantined, so its memory
     // is still the heap's and the write harms nothing.
     unsafe { a.as_ptr().add(3).write(1) };
     assert_eq!(h.check(), 1);
     let seen = h.report_mut().take();
-    assert_eq!(seen, [Misuse::WriteAfterFree { addr, size: 200, seq: 2, freed_at: 3, offset: 3 }]);
-    assert!(seen[0].to_string().contains("allocation #2, freed at #3"), "{}", seen[0]);
+    assert_eq!(
+        seen,
+        [Misuse::WriteAfterFree { addr, size: 200, seq: 2, freed_at: 3, offset: 3, caller, freed_by }]
+    );
+    let expected = std::format!("(allocation #2 at {}, freed at #3 by {})", text(caller), text(freed_by));
+    assert!(seen[0].to_string().contains(&expected), "{}", seen[0]);
     // SAFETY: again, past the first 64 bytes; then four more frees push it out of the quarantine.
     unsafe { a.as_ptr().add(130).write(1) };
     for _ in 0..4 {
@@ -227,7 +281,7 @@ fn a_write_into_a_quarantined_block_is_caught_by_check_and_when_it_leaves() {
     }
     assert_eq!(
         h.report_mut().take(),
-        [Misuse::WriteAfterFree { addr, size: 200, seq: 2, freed_at: 3, offset: 130 }]
+        [Misuse::WriteAfterFree { addr, size: 200, seq: 2, freed_at: 3, offset: 130, caller, freed_by }]
     );
     assert_eq!(h.quarantined(), 4);
     still_works(&mut h, keep, l(16, 8), 5);
@@ -237,16 +291,22 @@ fn a_write_into_a_quarantined_block_is_caught_by_check_and_when_it_leaves() {
 fn a_moving_realloc_leaves_the_old_pointer_caught() {
     let mut h = heap();
     let a = filled(&mut h, l(32, 8), 8); // #1
-                                         // SAFETY: live.
-    let b = unsafe { h.realloc(a, l(32, 8), 64) }.unwrap(); // #2 alloc, #3 free
+    let caller = site(&h, a);
+    // SAFETY: live.
+    let (b, moved_at) = (unsafe { h.realloc(a, l(32, 8), 64) }.unwrap(), Location::caller()); // #2 alloc, #3 free
     assert_ne!(a, b, "every resize moves");
     assert!(holds(b, 32, 8));
+    assert_eq!(site(&h, b).map(|s| (s.file(), s.line())), Some((moved_at.file(), moved_at.line())));
     // SAFETY: the bug under test: `a` was freed by the move.
-    unsafe { h.dealloc(a, l(32, 8)) };
-    assert_eq!(
-        h.report_mut().take(),
-        [Misuse::DoubleFree { addr: a.as_ptr().addr(), size: 32, seq: 1, freed_at: 3 }]
-    );
+    let at = unsafe { free(&mut h, a, l(32, 8)) };
+    let seen = h.report_mut().take();
+    let [Misuse::DoubleFree { addr, size: 32, seq: 1, freed_at: 3, caller: c, freed_by: Some(by), at: a2 }] =
+        seen[..]
+    else {
+        panic!("{seen:?}")
+    };
+    assert_eq!((addr, c, a2), (a.as_ptr().addr(), caller, at));
+    assert_eq!((by.file(), by.line()), (moved_at.file(), moved_at.line()), "freed by the realloc");
     // SAFETY: `b` is live for 64 bytes.
     unsafe {
         assert_eq!(h.resize_in_place(b, l(64, 8), 32), Err(AllocError::Unsupported));
@@ -259,20 +319,32 @@ fn a_moving_realloc_leaves_the_old_pointer_caught() {
 #[test]
 fn leaks_are_listed_and_dropping_with_live_blocks_is_no_error() {
     let mut h = heap();
-    let a = h.alloc(l(10, 2)).unwrap(); // #1
+    let (a, a_line) = (h.alloc(l(10, 2)).unwrap(), line!()); // #1
     let b = h.alloc(l(20, 4)).unwrap(); // #2
-    let c = h.alloc(l(300, 128)).unwrap(); // #3
-                                           // SAFETY: live.
+    let (c, c_line) = (h.alloc(l(300, 128)).unwrap(), line!()); // #3
+                                                                // SAFETY: live.
     unsafe { h.dealloc(b, l(20, 4)) };
     let mut leaks = Vec::new();
     h.leaks(|block| leaks.push(block));
     leaks.sort_by_key(|b| b.seq);
+    let (ca, cc) = (site(&h, a), site(&h, c));
     assert_eq!(
         leaks,
         [
-            LeakedBlock { addr: a.as_ptr().addr(), layout: l(10, 2), seq: 1 },
-            LeakedBlock { addr: c.as_ptr().addr(), layout: l(300, 128), seq: 3 },
+            LeakedBlock { addr: a.as_ptr().addr(), layout: l(10, 2), seq: 1, caller: ca },
+            LeakedBlock { addr: c.as_ptr().addr(), layout: l(300, 128), seq: 3, caller: cc },
         ]
+    );
+    // The places are this test's lines: `alloc` is `#[track_caller]`.
+    assert_eq!(ca.map(|s| (s.file(), s.line())), Some((file!(), a_line)));
+    assert_eq!(cc.map(|s| (s.file(), s.line())), Some((file!(), c_line)));
+    assert_eq!(
+        leaks[0].to_string(),
+        std::format!(
+            "the 10-byte block at {:#x}, align 2 (allocation #1 at {})",
+            a.as_ptr().addr(),
+            text(ca)
+        )
     );
     assert_eq!(h.live_blocks(), 2);
     // No drop glue at all: dropping the heap with live blocks (here, at
@@ -426,4 +498,58 @@ fn a_locked_checked_heap_is_shared_between_threads() {
     // SAFETY: as above.
     HEAP.with(|h| unsafe { h.get_mut() }.flush()).unwrap();
     assert_eq!(HEAP.figures().unwrap().used, 0);
+}
+
+/// The per-block cost beyond the canaries, as the docs state it: one slot
+/// of the live table (and one of the quarantine once freed).
+#[test]
+fn a_table_slot_is_as_large_as_documented() {
+    use core::mem::size_of;
+
+    use super::{Freed, Live};
+    #[cfg(target_pointer_width = "64")]
+    assert_eq!((size_of::<Live>(), size_of::<Freed>()), (40, 56));
+    #[cfg(target_pointer_width = "32")]
+    assert!(size_of::<Live>() == 24 && size_of::<Freed>() <= 40);
+    assert!(size_of::<Live>() < 64);
+}
+
+/// Through a lock's `GlobalAlloc`, the place recorded is the lock's own
+/// call (as the docs say): the same for every block, inside
+/// `allocator-sync`.
+#[test]
+fn through_a_lock_the_place_is_the_lock_s_call() {
+    use core::alloc::GlobalAlloc;
+
+    use allocator_sync::Locked;
+
+    static HEAP: Locked<Checked<TlsfByteAllocator, 16, 4, Collect>> =
+        Locked::new(Checked::with_report(TlsfByteAllocator::new(), Collect::new()));
+    let memory =
+        std::boxed::Box::leak(std::vec![core::mem::MaybeUninit::uninit(); MEMORY].into_boxed_slice());
+    HEAP.add_static(memory).unwrap();
+    let layout = l(48, 8);
+    // SAFETY: a valid, non-zero layout.
+    let p = unsafe { HEAP.alloc(layout) };
+    assert!(!p.is_null());
+    let caller = HEAP
+        .with(|h| {
+            let mut c = None;
+            h.leaks(|b| c = b.caller);
+            c
+        })
+        .unwrap()
+        .expect("a place");
+    assert!(caller.file().contains("allocator-sync"), "{caller}");
+    // SAFETY: the second free is the bug under test; the report records it.
+    unsafe {
+        HEAP.dealloc(p, layout);
+        HEAP.dealloc(p, layout);
+    }
+    // SAFETY: `report_mut` touches no memory.
+    let seen = HEAP.with(|h| unsafe { h.get_mut() }.report_mut().take()).unwrap();
+    assert!(
+        matches!(seen[..], [Misuse::DoubleFree { caller: Some(c), at: Some(_), freed_by: Some(_), .. }] if c == caller),
+        "{seen:?}"
+    );
 }
