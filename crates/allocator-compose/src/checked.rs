@@ -205,6 +205,14 @@ pub trait Report {
 
 /// The default [`Report`]: panics with the misuse (`Checked: double free
 /// of …`).
+///
+/// For a heap used directly, or a firmware's or kernel's global heap
+/// whose panic handler allocates nothing. Not for a hosted
+/// `#[global_allocator]`: a panic must not unwind out of `GlobalAlloc`,
+/// and std's panic machinery formats the message into a `String` first,
+/// which finds the heap locked, so the process aborts with "memory
+/// allocation of … bytes failed" and the message is lost. Use
+/// `AbortReport` (feature `std`) there.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct PanicReport;
 
@@ -212,6 +220,36 @@ impl Report for PanicReport {
     #[track_caller]
     fn report(&mut self, misuse: Misuse) {
         panic!("Checked: {misuse}");
+    }
+}
+
+/// A [`Report`] for a hosted `#[global_allocator]` (feature `std`): writes
+/// `Checked: <misuse>` to standard error, allocating nothing, and aborts
+/// the process (no unwinding out of the allocator).
+///
+/// ```no_run
+/// use allocator::compose::{AbortReport, Checked};
+/// use allocator::{Locked, TlsfByteAllocator};
+///
+/// #[global_allocator]
+/// static HEAP: Locked<Checked<TlsfByteAllocator, 4096, 64, AbortReport>> =
+///     Locked::new(Checked::with_report(TlsfByteAllocator::new(), AbortReport));
+/// # fn main() {}
+/// ```
+#[cfg(feature = "std")]
+#[cfg_attr(docsrs, doc(cfg(feature = "std")))]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct AbortReport;
+
+#[cfg(feature = "std")]
+impl Report for AbortReport {
+    fn report(&mut self, misuse: Misuse) {
+        extern crate std;
+        use std::io::Write;
+        // Standard error is unbuffered and its lock allocates nothing; a
+        // failed write is ignored, as the process ends either way.
+        let _ = std::writeln!(std::io::stderr().lock(), "Checked: {misuse}");
+        std::process::abort()
     }
 }
 

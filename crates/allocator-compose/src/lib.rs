@@ -25,6 +25,9 @@ mod system;
 #[cfg(test)]
 mod test_memory;
 
+#[cfg(feature = "std")]
+#[cfg_attr(docsrs, doc(cfg(feature = "std")))]
+pub use checked::AbortReport;
 pub use checked::{Checked, LeakedBlock, Misuse, PanicReport, Report};
 pub use fail::FailAfter;
 pub use fallback::Fallback;
