@@ -5,6 +5,7 @@ mod instructions;
 mod pages;
 mod report;
 mod router;
+mod threads;
 mod workloads;
 
 use std::{
@@ -156,15 +157,20 @@ struct Options {
     instructions_only: bool,
     /// Fail when a wrapper costs more than this many percent over its crate.
     check_overhead: Option<f64>,
+    /// Only the multi-thread table.
+    threads_only: bool,
+    /// Runs per cell of the multi-thread table.
+    repeat: usize,
 }
 
 const USAGE: &str = "usage: allocator-bench [--quick | --full] [--only NAME,…] [--workload NAME,…] [--baseline NAME] [--out DIR] [--json] [--list]
-                       [--instructions] [--check-overhead PERCENT]
+                       [--instructions] [--check-overhead PERCENT] [--threads] [--repeat N]
 
   --quick        the default set, under two minutes
   --full         ten times the operations, five times the rounds
   --only         these contenders (see --list)
-  --workload     these workloads (see --list; `pages` for the page and id table)
+  --workload     these workloads (see --list; `pages` for the page and id table,
+                 mt-private, mt-cross, mt-prodcons for the multi-thread table)
   --baseline     the contender ratios are taken against (default: system)
   --out          the report folder (default: target/allocator-bench)
   --json         print the results as JSON instead of the table
@@ -174,7 +180,11 @@ const USAGE: &str = "usage: allocator-bench [--quick | --full] [--only NAME,…]
                  callgrind; also part of every run when valgrind is installed)
   --check-overhead PERCENT
                  exit with failure when a wrapper costs more instructions than
-                 its crate by more than PERCENT (needs valgrind)";
+                 its crate by more than PERCENT (needs valgrind)
+  --threads      only the multi-thread table: shared allocators (through
+                 GlobalAlloc) under 1, 2, 4 and 8 threads, M operations/s
+  --repeat N     runs per cell of the multi-thread table, the median shown
+                 with the spread (default 3)";
 
 fn parse(args: &[String]) -> Result<Option<Options>, String> {
     let root = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../..");
@@ -187,6 +197,8 @@ fn parse(args: &[String]) -> Result<Option<Options>, String> {
         out: root.join("target/allocator-bench"),
         instructions_only: false,
         check_overhead: None,
+        threads_only: false,
+        repeat: 3,
     };
     let mut it = args.iter();
     let list = |v: Option<&String>| -> Result<Vec<String>, String> {
@@ -202,6 +214,11 @@ fn parse(args: &[String]) -> Result<Option<Options>, String> {
             "--baseline" => o.baseline = it.next().ok_or("--baseline needs a name")?.clone(),
             "--out" => o.out = PathBuf::from(it.next().ok_or("--out needs a folder")?),
             "--instructions" => o.instructions_only = true,
+            "--threads" => o.threads_only = true,
+            "--repeat" => {
+                let n = it.next().ok_or("--repeat needs a count")?;
+                o.repeat = n.parse().ok().filter(|&n| n > 0).ok_or_else(|| format!("not a count: {n}"))?;
+            }
             "--check-overhead" => {
                 let p = it.next().ok_or("--check-overhead needs a percentage")?;
                 o.check_overhead = Some(p.parse().map_err(|_| format!("not a percentage: {p}"))?);
@@ -216,7 +233,15 @@ fn parse(args: &[String]) -> Result<Option<Options>, String> {
                         c.wraps.map(|w| format!(", wraps {w}")).unwrap_or_default()
                     );
                 }
-                println!("workloads: {}, pages", Workload::ALL.map(Workload::name).join(", "));
+                println!("shared contenders (the multi-thread table):");
+                for c in threads::SHARED {
+                    println!("  {}", c.name);
+                }
+                println!(
+                    "workloads: {}, pages, {}",
+                    Workload::ALL.map(Workload::name).join(", "),
+                    threads::Shape::ALL.map(threads::Shape::name).join(", ")
+                );
                 return Ok(None);
             }
             "-h" | "--help" => {
@@ -275,6 +300,21 @@ fn main() -> ExitCode {
         );
         return ExitCode::from(2);
     }
+    let shared: Vec<threads::SharedContender> = threads::SHARED
+        .into_iter()
+        .filter(|c| o.only.as_ref().is_none_or(|only| only.iter().any(|n| n == c.name)))
+        .collect();
+    let shapes: Vec<threads::Shape> = threads::Shape::ALL.into_iter().filter(|s| wanted(s.name())).collect();
+    let mt_scale = threads::MtScale {
+        ops: if o.full { 8_000_000 } else { 800_000 },
+        repeat: o.repeat,
+        budget: std::time::Duration::from_secs(if o.full { 10 } else { 2 }),
+    };
+    if o.threads_only {
+        results.threads = threads::table(&shared, &shapes, mt_scale, |what| progress(0, 1, what));
+        eprint!("\r\x1b[2K");
+        return finish(&o, &results);
+    }
     if counting {
         results.instructions = Some(instructions::table(&instructions::WRAPPERS, COUNTED_PAIRS, |what| {
             progress(0, instructions::WRAPPERS.len(), what)
@@ -316,6 +356,9 @@ fn main() -> ExitCode {
     results.overhead = report::overhead(&chosen, arena, scale);
     // SAFETY: allocated above with this layout; no heap uses it any more.
     unsafe { System.dealloc(arena, layout) };
+    if !shapes.is_empty() && !shared.is_empty() {
+        results.threads = threads::table(&shared, &shapes, mt_scale, |what| progress(done, total, what));
+    }
     let pairs: Vec<(&str, &str)> = instructions::WRAPPERS
         .into_iter()
         .filter(|(ours, raw)| [ours, raw].iter().all(|n| chosen.iter().any(|c| c.name == **n)))

@@ -8,6 +8,7 @@ use crate::{
     heaps::Kind,
     instructions::Count,
     pages::{self, Pages},
+    threads::{MtCell, MtRow, Shape},
     workloads::{Figure, Scale},
     Contender, Workload,
 };
@@ -43,6 +44,8 @@ pub(crate) struct Results {
     pub(crate) overhead: Vec<Overhead>,
     /// The wrapper table in instructions, or why it was not counted.
     pub(crate) instructions: Option<Result<Vec<Count>, String>>,
+    /// The multi-thread table.
+    pub(crate) threads: Vec<MtRow>,
 }
 
 /// Higher is better, whatever the figure.
@@ -91,7 +94,87 @@ fn unit(f: Figure) -> &'static str {
     }
 }
 
+/// What the multi-thread tables show.
+const MT_INTRO: &str =
+    "Multi-thread throughput: million operations (an alloc or a free) per second, all threads together; \
+the median of the runs, the lowest and highest in brackets; the last columns divide each median by the \
+system allocator's and mimalloc's (1, 2, 4, 8 threads). Shared allocators through GlobalAlloc; * marks \
+this workspace's. `!`: a run hit the time budget (2 s by default; the rate it reached is shown, and the cell \
+is not run again).\n";
+
+/// A multi-thread cell: the median in M/s and the spread.
+fn mt_show(c: &MtCell) -> String {
+    match &c.error {
+        Some(_) => "failed".into(),
+        None if c.runs < 2 => format!("{:.2}{}", c.median / 1e6, if c.capped { " !" } else { "" }),
+        None => format!(
+            "{:.2} ({:.2}-{:.2}){}",
+            c.median / 1e6,
+            c.min / 1e6,
+            c.max / 1e6,
+            if c.capped { " !" } else { "" }
+        ),
+    }
+}
+
 impl Results {
+    /// The multi-thread tables, one per workload: its title, header and
+    /// rows.
+    fn mt_grids(&self) -> Vec<(String, Vec<String>, Vec<Vec<String>>)> {
+        let mut out = Vec::new();
+        for shape in Shape::ALL {
+            let rows: Vec<&MtRow> = self.threads.iter().filter(|r| r.shape == shape).collect();
+            let Some(first) = rows.first() else { continue };
+            let counts: Vec<usize> = first.cells.iter().map(|c| c.0).collect();
+            let mut head = vec!["allocator".to_string()];
+            head.extend(counts.iter().map(|t| format!("{t} thread{}", if *t == 1 { "" } else { "s" })));
+            let bases: Vec<&MtRow> = ["system", "mimalloc"]
+                .iter()
+                .filter_map(|b| rows.iter().find(|r| r.name == *b).copied())
+                .collect();
+            head.extend(bases.iter().map(|b| format!("vs {}", b.name)));
+            let body = rows
+                .iter()
+                .map(|r| {
+                    let mut line = vec![format!("{}{}", r.name, if r.ours { " *" } else { "" })];
+                    line.extend(r.cells.iter().map(|(_, c)| mt_show(c)));
+                    for b in &bases {
+                        let ratios: Vec<String> = r
+                            .cells
+                            .iter()
+                            .zip(&b.cells)
+                            .map(|((_, c), (_, bc))| {
+                                if c.error.is_none() && bc.error.is_none() {
+                                    format!("{:.2}", c.median / bc.median)
+                                } else {
+                                    "-".into()
+                                }
+                            })
+                            .collect();
+                        line.push(ratios.join(" / "));
+                    }
+                    line
+                })
+                .collect();
+            out.push((format!("{}: {}", shape.name(), shape.what()), head, body));
+        }
+        out
+    }
+
+    /// The failed multi-thread cells, one line each.
+    fn mt_errors(&self) -> Vec<String> {
+        self.threads
+            .iter()
+            .flat_map(|r| {
+                r.cells.iter().filter_map(move |(t, c)| {
+                    c.error
+                        .as_ref()
+                        .map(|e| format!("{} / {} / {t} threads failed: {e}", r.name, r.shape.name()))
+                })
+            })
+            .collect()
+    }
+
     pub(crate) fn new(baseline: &str) -> Self {
         Self {
             baseline: baseline.into(),
@@ -100,6 +183,7 @@ impl Results {
             pages: Vec::new(),
             overhead: Vec::new(),
             instructions: None,
+            threads: Vec::new(),
         }
     }
 
@@ -182,6 +266,33 @@ impl Results {
                 let _ = writeln!(s, "{:<14} vs {:<24} {:<16} {:.3}", o.ours, o.raw, o.workload, o.ratio);
             }
         }
+        if !self.threads.is_empty() {
+            s += "\n";
+            s += MT_INTRO;
+            for (title, head, rows) in self.mt_grids() {
+                let widths: Vec<usize> = (0..head.len())
+                    .map(|i| {
+                        rows.iter().map(|r| r[i].chars().count()).chain([head[i].len()]).max().unwrap_or(0)
+                    })
+                    .collect();
+                let line = |cells: &[String]| {
+                    let padded: Vec<String> = cells
+                        .iter()
+                        .zip(&widths)
+                        .map(|(c, w)| format!("{c}{}", " ".repeat(w - c.chars().count())))
+                        .collect();
+                    padded.join("  ").trim_end().to_string()
+                };
+                let _ = writeln!(s, "\n{title}");
+                let _ = writeln!(s, "{}", line(&head));
+                for r in &rows {
+                    let _ = writeln!(s, "{}", line(r));
+                }
+            }
+            for e in self.mt_errors() {
+                let _ = writeln!(s, "{e}");
+            }
+        }
         match &self.instructions {
             Some(Ok(counts)) => {
                 s += "\nWrapper overhead in instructions per alloc+free pair (callgrind; the harness taken off)\n";
@@ -248,6 +359,25 @@ impl Results {
                 );
             }
         }
+        if !self.threads.is_empty() {
+            s += "\n## Multi-thread throughput\n\n";
+            s += MT_INTRO;
+            for (title, head, rows) in self.mt_grids() {
+                let _ = writeln!(s, "\n### {title}\n");
+                let _ = writeln!(s, "| {} |", head.join(" | "));
+                let _ = writeln!(s, "|{}", " --- |".repeat(head.len()));
+                for r in rows {
+                    let _ = writeln!(s, "| {} |", r.join(" | "));
+                }
+            }
+            let errors = self.mt_errors();
+            if !errors.is_empty() {
+                s.push('\n');
+                for e in errors {
+                    let _ = writeln!(s, "- {e}");
+                }
+            }
+        }
         s += "\nCharts: `charts/*.svg`. Raw figures: `results.csv`.\n";
         s
     }
@@ -270,6 +400,17 @@ impl Results {
         for c in self.instructions.iter().flatten().flatten() {
             let _ = writeln!(s, "{},instructions,{},per pair,{:.2}", c.ours, c.workload, c.ours_per_pair);
             let _ = writeln!(s, "{},instructions,{},per pair,{:.2}", c.raw, c.workload, c.raw_per_pair);
+        }
+        for r in &self.threads {
+            for (t, c) in &r.cells {
+                if c.error.is_none() {
+                    let kind = if r.ours { "Ours shared" } else { "Peer shared" };
+                    let w = r.shape.name();
+                    let _ = writeln!(s, "{},{kind},{w} x{t},ops/s median,{:.0}", r.name, c.median);
+                    let _ = writeln!(s, "{},{kind},{w} x{t},ops/s min,{:.0}", r.name, c.min);
+                    let _ = writeln!(s, "{},{kind},{w} x{t},ops/s max,{:.0}", r.name, c.max);
+                }
+            }
         }
         s
     }
@@ -330,6 +471,32 @@ impl Results {
             })
             .collect();
         s += &counts.join(",");
+        s += "],\"threads\":[";
+        let mt: Vec<String> = self
+            .threads
+            .iter()
+            .flat_map(|r| {
+                r.cells.iter().map(move |(t, c)| match &c.error {
+                    None => format!(
+                        "{{\"name\":\"{}\",\"workload\":\"{}\",\"threads\":{t},\"ops_per_s\":{},\"min\":{},\"max\":{},\"runs\":{},\"capped\":{}}}",
+                        r.name,
+                        r.shape.name(),
+                        c.median,
+                        c.min,
+                        c.max,
+                        c.runs,
+                        c.capped
+                    ),
+                    Some(e) => format!(
+                        "{{\"name\":\"{}\",\"workload\":\"{}\",\"threads\":{t},\"error\":{:?}}}",
+                        r.name,
+                        r.shape.name(),
+                        e
+                    ),
+                })
+            })
+            .collect();
+        s += &mt.join(",");
         s += "]}";
         s
     }
@@ -356,6 +523,22 @@ impl Results {
         if !lat.is_empty() {
             latency_chart(&dir.join("charts/latency-percentiles.svg"), &lat)
                 .map_err(std::io::Error::other)?;
+        }
+        for shape in Shape::ALL {
+            let lines: Vec<(&str, Vec<(usize, f64)>)> = self
+                .threads
+                .iter()
+                .filter(|r| r.shape == shape)
+                .map(|r| {
+                    let points =
+                        r.cells.iter().filter(|(_, c)| c.error.is_none()).map(|(t, c)| (*t, c.median / 1e6));
+                    (r.name, points.collect())
+                })
+                .collect();
+            if !lines.is_empty() {
+                threads_chart(&dir.join(format!("charts/{}.svg", shape.name())), shape, &lines)
+                    .map_err(std::io::Error::other)?;
+            }
         }
         Ok(())
     }
@@ -425,6 +608,38 @@ fn latency_chart(path: &Path, rows: &[(&str, [f64; 3])]) -> ChartResult {
             .margin(12)
             .data(rows.iter().enumerate().map(|(i, r)| (i, r.1[0]))),
     )?;
+    root.present()?;
+    Ok(())
+}
+
+fn threads_chart(path: &Path, shape: Shape, lines: &[(&str, Vec<(usize, f64)>)]) -> ChartResult {
+    let root = SVGBackend::new(path, (900, 480)).into_drawing_area();
+    root.fill(&WHITE)?;
+    let top = lines.iter().flat_map(|l| l.1.iter().map(|p| p.1)).fold(0.0, f64::max) * 1.15 + f64::EPSILON;
+    let caption = format!("{}: M operations/s by threads, higher is better", shape.name());
+    let mut chart = ChartBuilder::on(&root)
+        .caption(caption, ("sans-serif", 20))
+        .margin(10)
+        .x_label_area_size(40)
+        .y_label_area_size(60)
+        .build_cartesian_2d(0.5f64..8.5f64, 0.0..top)?;
+    chart
+        .configure_mesh()
+        .x_labels(8)
+        .x_label_formatter(&|x| format!("{x:.0}"))
+        .x_desc("threads")
+        .y_desc("M ops/s")
+        .draw()?;
+    for (i, (name, points)) in lines.iter().enumerate() {
+        let color = Palette99::pick(i).to_rgba();
+        let points: Vec<(f64, f64)> = points.iter().map(|&(t, v)| (t as f64, v)).collect();
+        chart
+            .draw_series(LineSeries::new(points.iter().copied(), color.stroke_width(2)))?
+            .label(*name)
+            .legend(move |(x, y)| PathElement::new(vec![(x, y), (x + 20, y)], color.stroke_width(2)));
+        chart.draw_series(points.iter().map(|&p| Circle::new(p, 3, color.filled())))?;
+    }
+    chart.configure_series_labels().background_style(WHITE.mix(0.8)).border_style(BLACK).draw()?;
     root.present()?;
     Ok(())
 }
