@@ -19,6 +19,7 @@ mod refill;
 mod region;
 mod route;
 mod segregator;
+mod size_classes;
 mod stats;
 #[cfg(feature = "std")]
 mod system;
@@ -42,6 +43,7 @@ pub use proxy::Proxy;
 pub use refill::Refill;
 pub use region::{Checkpoint, Region, Scope};
 pub use segregator::Segregator;
+pub use size_classes::SizeClasses;
 pub use stats::{Stats, StatsSnapshot, SIZE_CLASSES};
 #[cfg(feature = "std")]
 #[cfg_attr(docsrs, doc(cfg(feature = "std")))]

@@ -3,7 +3,8 @@
 use allocator_bitmap::BitmapPageAllocator;
 use allocator_buddy::BuddyByteAllocator;
 use allocator_compose::{
-    FailAfter, Fallback, NullAllocator, Pool, Proxy, Refill, RefillPolicy, Region, Segregator, Stats,
+    FailAfter, Fallback, NullAllocator, Pool, Proxy, Refill, RefillPolicy, Region, Segregator, SizeClasses,
+    Stats,
 };
 use allocator_testkit::{byte_allocator_tests, ByteConfig};
 use allocator_tlsf::TlsfByteAllocator;
@@ -87,4 +88,33 @@ byte_allocator_tests!(
     pool,
     Pool::<64>::new(),
     ByteConfig::new(16 * 1024).max_align(64).more_regions(&[4096, 100])
+);
+// Slab classes and classes served by the heap directly, over both heaps:
+// the 16 KiB MCU case, several regions, adjacent regions, odd starts;
+// slabs of at most 1 KiB (classes up to 112 B), and of up to 64 KiB
+// (every class from slabs).
+byte_allocator_tests!(
+    size_classes_tlsf,
+    SizeClasses::<_>::new(TlsfByteAllocator::new()),
+    ByteConfig::new(16 * 1024).walked_figures().more_regions(&[64 * 1024, 4096, 256 * 1024]),
+);
+byte_allocator_tests!(
+    size_classes_tlsf_adjacent,
+    SizeClasses::<_>::new(TlsfByteAllocator::new()),
+    ByteConfig::new(48 * 1024).walked_figures().adjacent(),
+);
+byte_allocator_tests!(
+    size_classes_tlsf_small_slabs_odd_start,
+    SizeClasses::<_, 1024>::new(TlsfByteAllocator::new()),
+    ByteConfig::new(64 * 1024 + 13).walked_figures().offset(7).base_align(8),
+);
+byte_allocator_tests!(
+    size_classes_buddy,
+    SizeClasses::<_>::new(BuddyByteAllocator::<32>::new()),
+    ByteConfig::new(64 * 1024).more_regions(&[256 * 1024, 1000]),
+);
+byte_allocator_tests!(
+    size_classes_buddy_adjacent,
+    SizeClasses::<_, 65536>::new(BuddyByteAllocator::<32>::new()),
+    ByteConfig::new(256 * 1024).adjacent(),
 );

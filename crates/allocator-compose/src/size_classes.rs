@@ -1,0 +1,483 @@
+//! [`SizeClasses`]: blocks of up to 4 KiB from per-class slabs carved out
+//! of any byte heap.
+
+mod slab;
+
+use core::{alloc::Layout, ptr::NonNull};
+
+use allocator_core::{
+    helpers::{
+        check_grow, check_layout, check_shrink, class_of, class_size, move_block, CLASSES, MAX_CLASS_SIZE,
+    },
+    AllocError, AllocResult, BaseAllocator, ByteAllocator, Figures, Owns,
+};
+
+use slab::{Geometry, Partial, Slab};
+
+/// The slabs of one class: those with a free block, and at most one empty
+/// slab kept for the next request.
+#[derive(Clone, Copy, Debug)]
+struct Class {
+    partial: Partial,
+    cached: Option<NonNull<Slab>>,
+    /// The backing heap's usable size of the cached slab: what it adds to
+    /// the free bytes.
+    cached_usable: usize,
+}
+
+impl Class {
+    const EMPTY: Class = Class { partial: Partial::new(), cached: None, cached_usable: 0 };
+}
+
+/// Size classes over a backing heap `B`: the slab layer of a complete
+/// allocator.
+///
+/// A request whose layout has a size class (the workspace's 28 classes,
+/// 16 B to 4 KiB: [`class_of`]) is served with a whole block of its class;
+/// larger sizes and alignments go to `B` as they are.
+///
+/// **Slabs.** A class whose blocks fit at least 8 to a slab of at most
+/// `SLAB` bytes (a power of two from 1 KiB to 1 MiB; 4 KiB by default) is
+/// served from slabs. A slab is a block of `B` whose size and alignment
+/// are the smallest power of two, from 1 KiB up, that holds 8 blocks of
+/// the class; it is asked of `B` four words short (32 bytes on 64-bit
+/// targets), so that a heap with a header before each block (TLSF) places
+/// slabs back to back. Blocks sit back to back from the slab's start; a
+/// header (32 bytes on 64-bit targets: a free list, two list links, two
+/// counts) follows the last one, where a free finds it by masking the
+/// block's address. Free blocks hold the free list's links; fresh blocks
+/// are carved one at a time, so a new slab costs no more than its header.
+/// A slab loses at most 1/8 of itself to the header, the short end and
+/// the rounding to whole blocks. With the default `SLAB`, classes up to
+/// 112 B take 1 KiB slabs, up to 224 B 2 KiB slabs, up to 448 B 4 KiB
+/// slabs ([`slab_size`](Self::slab_size) tells); the classes from 512 B up
+/// take their block from `B` directly, the class size aligned as asked
+/// (not the class's own alignment, which costs TLSF up to half the heap).
+/// Which way a block went follows from its layout alone, so a free needs
+/// no lookup.
+///
+/// **Empty slabs.** A slab whose last block is freed goes back to `B`,
+/// except that each class keeps one empty slab for its next request, so
+/// that a block allocated and freed over and over at a slab's edge does
+/// not take and give back a slab each time. Kept slabs go back to `B`
+/// when `B` refuses a request (which is then asked again), on
+/// [`trim`](Self::trim), and when the last live slab block is freed: a
+/// layer with no live slab block holds no slab, and `B`'s figures are back
+/// where they started. (So a single block allocated and freed in an
+/// otherwise empty layer takes a slab from `B` and gives it back each
+/// time; a cache of blocks in front of the layer avoids that.)
+///
+/// **Costs.** Allocating and freeing a slab block is O(1): the class of
+/// the layout, a free-list pop or push, and a list link when a slab fills
+/// or gets its first free block; taking a slab from `B` or giving one back
+/// adds one call of `B`, and giving back the kept slabs O(classes) calls.
+/// No per-block overhead: a block takes its class size. Blocks served by
+/// `B` cost what `B` costs.
+///
+/// **Sizes.** [`usable_size`](ByteAllocator::usable_size) of a class block
+/// is its class size; `dealloc` takes any size from the one asked for to
+/// it (they all map to the class). A resize in place stays within the
+/// class; a resize to another class, or between a class and none, moves
+/// the block. Blocks without a class resize as `B` resizes them.
+///
+/// **Figures.** `total` is `B`'s; `used` is `B`'s less the free bytes in
+/// the slabs it holds (their free and not yet carved blocks, and `B`'s
+/// usable size of each kept empty slab). So it counts live blocks, the
+/// headers and short ends of the slabs that hold them, and `B`'s own
+/// overheads (for TLSF, a few bytes per kept slab as well).
+/// `largest_free` is `B`'s above 4 KiB; otherwise the largest class sure
+/// to be served now (a class `B` serves, within `B`'s answer, or a class
+/// with a free block in a slab at hand).
+///
+/// Memory given to the layer goes to `B`. It implements [`Owns`] when `B`
+/// does.
+///
+/// ```
+/// use core::{alloc::Layout, mem::MaybeUninit};
+/// use allocator::compose::SizeClasses;
+/// use allocator::{BaseAllocator, ByteAllocator, TlsfByteAllocator};
+///
+/// # let memory: &'static mut [MaybeUninit<u8>] = Box::leak(vec![MaybeUninit::uninit(); 16 * 1024].into_boxed_slice());
+/// let mut heap: SizeClasses<TlsfByteAllocator> = SizeClasses::new(TlsfByteAllocator::new());
+/// heap.add_static(memory).unwrap(); // 16 KiB, say a microcontroller's heap
+///
+/// let small = Layout::new::<[u64; 3]>(); // 24 bytes: a 32-byte block from a 1 KiB slab
+/// let block = heap.alloc(small).unwrap();
+/// // SAFETY: `block` is live for `small`.
+/// assert_eq!(unsafe { heap.usable_size(block, small) }, 32);
+/// // SAFETY: `block` is live for `small`.
+/// unsafe { heap.dealloc(block, small) };
+/// assert_eq!(heap.used_bytes(), 0); // the slab went back to TLSF
+/// ```
+#[derive(Debug)]
+pub struct SizeClasses<B, const SLAB: usize = 4096> {
+    backing: B,
+    classes: [Class; CLASSES],
+    /// Live blocks served from slabs: when it falls to zero, every kept
+    /// empty slab goes back to `B`.
+    live: usize,
+    /// The free bytes inside the slabs held (see the figures above).
+    slack: usize,
+}
+
+// SAFETY: the slab pointers point into memory `B` handed out, which moves
+// with `B`; nothing is tied to a thread.
+unsafe impl<B: Send, const SLAB: usize> Send for SizeClasses<B, SLAB> {}
+
+impl<B, const SLAB: usize> SizeClasses<B, SLAB> {
+    /// Where each class's blocks come from.
+    const GEOMETRY: [Geometry; CLASSES] = Geometry::table(SLAB);
+
+    /// Size classes over `backing`; `const`, so that it can sit in a
+    /// `static` (all zeros when `backing` is, as every heap of this
+    /// workspace is when empty).
+    ///
+    /// `SLAB` must be a power of two from 1024 to 1 MiB (checked at
+    /// compile time).
+    #[must_use]
+    pub const fn new(backing: B) -> Self {
+        let _ = Self::GEOMETRY;
+        Self { backing, classes: [Class::EMPTY; CLASSES], live: 0, slack: 0 }
+    }
+
+    /// The size of the slabs that serve `layout`, or `None` when `B` serves
+    /// it directly (a class of 8 blocks would not fit in `SLAB` bytes, or
+    /// the layout has no class).
+    #[must_use]
+    pub const fn slab_size(layout: Layout) -> Option<usize> {
+        match class_of(layout) {
+            Some(c) if Self::GEOMETRY[c].is_slab() => Some(Self::GEOMETRY[c].slab),
+            _ => None,
+        }
+    }
+
+    /// The backing heap.
+    pub fn backing(&self) -> &B {
+        &self.backing
+    }
+
+    /// The backing heap, mutably (to give it memory, say).
+    ///
+    /// # Safety
+    /// While any block of this layer is live, or it holds a slab, the
+    /// caller must not replace, move out or swap the heap, nor make it
+    /// free or reuse memory that slabs and live blocks occupy (a reset):
+    /// they are still in use.
+    pub unsafe fn backing_mut(&mut self) -> &mut B {
+        &mut self.backing
+    }
+
+    /// The layout a block of `class` served by `B` directly is asked for
+    /// and freed with: the class size, aligned as the request was.
+    #[inline]
+    const fn direct_layout(class: usize, align: usize) -> Layout {
+        // SAFETY: `align` is a layout's alignment, a power of two at most
+        // the class's (the class was chosen to be at least that aligned),
+        // which divides the class size (at most 4096): no rounding, no
+        // overflow.
+        unsafe { Layout::from_size_align_unchecked(class_size(class), align) }
+    }
+}
+
+impl<B: ByteAllocator, const SLAB: usize> SizeClasses<B, SLAB> {
+    /// Gives every kept empty slab back to `B`. O(classes).
+    pub fn trim(&mut self) {
+        self.release_cached();
+    }
+
+    /// Gives the kept empty slabs back to `B`; `true` when there were any.
+    fn release_cached(&mut self) -> bool {
+        let mut any = false;
+        for (class, geometry) in Self::GEOMETRY.iter().enumerate() {
+            let c = &mut self.classes[class];
+            if let Some(slab) = c.cached.take() {
+                self.slack = self.slack.saturating_sub(c.cached_usable);
+                // SAFETY: the header of a kept slab, a live one.
+                let start = unsafe { geometry.start_of(slab) };
+                // SAFETY: a kept slab is a live block of `B` for the
+                // class's slab layout, holding no live block.
+                unsafe { self.backing.dealloc(start, geometry.layout()) };
+                any = true;
+            }
+        }
+        any
+    }
+
+    /// `B`'s allocation; when `B` has no room, kept slabs go back and it is
+    /// asked again.
+    #[inline]
+    fn backing_alloc(&mut self, layout: Layout) -> AllocResult<NonNull<u8>> {
+        match self.backing.alloc(layout) {
+            Err(AllocError::NoMemory) if self.release_cached() => self.backing.alloc(layout),
+            r => r,
+        }
+    }
+
+    /// A block of slab class `class`: from a slab with a free block, else
+    /// the kept empty slab, else a new slab.
+    #[inline]
+    fn slab_alloc(&mut self, class: usize) -> AllocResult<NonNull<u8>> {
+        let g = &Self::GEOMETRY[class];
+        let size = class_size(class);
+        let slab = match self.classes[class].partial.head() {
+            Some(slab) => slab,
+            None => self.fresh_slab(class)?,
+        };
+        // SAFETY: a slab on the class's list is live and has a free block.
+        let (block, full) = unsafe { Slab::take(slab, g, size) };
+        if full {
+            // SAFETY: it is on the list (its head).
+            unsafe { self.classes[class].partial.remove(slab) };
+        }
+        self.slack = self.slack.saturating_sub(size);
+        self.live += 1;
+        Ok(block)
+    }
+
+    /// Puts an empty slab on the class's list: the kept one, else a new
+    /// one from `B`.
+    #[cold]
+    fn fresh_slab(&mut self, class: usize) -> AllocResult<NonNull<Slab>> {
+        let g = &Self::GEOMETRY[class];
+        let slab = match self.classes[class].cached.take() {
+            Some(slab) => {
+                self.slack = self.slack.saturating_sub(self.classes[class].cached_usable);
+                // SAFETY: the header of a kept slab, a live one.
+                let start = unsafe { g.start_of(slab) };
+                // SAFETY: the kept slab is a live block of `B` for the
+                // slab layout, with no live block: restarted, it is empty.
+                unsafe { Slab::start(start, g) }
+            }
+            None => {
+                let start = self.backing_alloc(g.layout())?;
+                // SAFETY: a fresh block of `B` for the slab layout.
+                unsafe { Slab::start(start, g) }
+            }
+        };
+        self.slack = self.slack.saturating_add(g.blocks as usize * class_size(class));
+        // SAFETY: a live slab in no list.
+        unsafe { self.classes[class].partial.push(slab) };
+        Ok(slab)
+    }
+
+    /// Frees a block of slab class `class`.
+    ///
+    /// # Safety
+    /// `block` is a live block of this layer of that class.
+    #[inline]
+    unsafe fn slab_dealloc(&mut self, class: usize, block: NonNull<u8>) {
+        let g = &Self::GEOMETRY[class];
+        let size = class_size(class);
+        let slab = g.header_of(block);
+        // SAFETY: the block is live in the slab whose header masking finds.
+        let before = unsafe { Slab::give(slab, block) };
+        self.slack = self.slack.saturating_add(size);
+        self.live = self.live.wrapping_sub(1);
+        if before == g.blocks {
+            // It was full, so on no list; now it has a free block.
+            // SAFETY: a live slab in no list.
+            unsafe { self.classes[class].partial.push(slab) };
+        } else if before == 1 {
+            // SAFETY: a slab with a free block is on the list.
+            unsafe { self.empty_slab(class, slab) };
+        }
+    }
+
+    /// A slab of `class` whose last block was just freed: kept, or given
+    /// back to `B`.
+    ///
+    /// # Safety
+    /// `slab` is a live slab of the class on its list, holding no block.
+    #[cold]
+    unsafe fn empty_slab(&mut self, class: usize, slab: NonNull<Slab>) {
+        let g = &Self::GEOMETRY[class];
+        // SAFETY: on the list (caller).
+        unsafe { self.classes[class].partial.remove(slab) };
+        self.slack = self.slack.saturating_sub(g.blocks as usize * class_size(class));
+        // SAFETY: the header of a live slab (caller).
+        let start = unsafe { g.start_of(slab) };
+        if self.live > 0 && self.classes[class].cached.is_none() {
+            // SAFETY: the slab is a live block of `B` for the slab layout.
+            let usable = unsafe { self.backing.usable_size(start, g.layout()) };
+            let c = &mut self.classes[class];
+            c.cached = Some(slab);
+            c.cached_usable = usable;
+            self.slack = self.slack.saturating_add(usable);
+        } else {
+            // SAFETY: as above, and nothing in it is live.
+            unsafe { self.backing.dealloc(start, g.layout()) };
+            if self.live == 0 {
+                self.release_cached();
+            }
+        }
+    }
+
+    /// A resize that is not a grow or shrink between two classless layouts:
+    /// in place within the class (or `B`'s in place), else moved.
+    ///
+    /// # Safety
+    /// `ptr` is live fitting `old`; `new` is a checked resize of it.
+    unsafe fn resize(&mut self, ptr: NonNull<u8>, old: Layout, new: Layout) -> AllocResult<NonNull<u8>> {
+        check_layout(new)?;
+        // SAFETY: forwarded from the caller.
+        if new.align() == old.align() && unsafe { self.resize_in_place(ptr, old, new.size()) }.is_ok() {
+            return Ok(ptr);
+        }
+        // SAFETY: forwarded; the in-place attempt changed nothing.
+        unsafe { move_block(self, ptr, old, new) }
+    }
+}
+
+impl<B: Default, const SLAB: usize> Default for SizeClasses<B, SLAB> {
+    fn default() -> Self {
+        Self::new(B::default())
+    }
+}
+
+impl<B: BaseAllocator, const SLAB: usize> BaseAllocator for SizeClasses<B, SLAB> {
+    type Addr = B::Addr;
+
+    unsafe fn init(&mut self, start: B::Addr, size: usize) -> AllocResult {
+        // SAFETY: forwarded from the caller.
+        unsafe { self.backing.init(start, size) }
+    }
+
+    unsafe fn add_memory(&mut self, start: B::Addr, size: usize) -> AllocResult {
+        // SAFETY: forwarded from the caller.
+        unsafe { self.backing.add_memory(start, size) }
+    }
+}
+
+// SAFETY: a block without a class is `B`'s, and every operation on it goes
+// to `B` (a size it may be freed with has no class either). A block of a
+// class served by `B` is `B`'s block for `direct_layout`, which every
+// fitting layout maps back to (all map to the same class, and the
+// alignment is kept). A slab block is a whole class-size block inside a
+// live slab, a block of `B`: aligned (the slab is aligned to its size, a
+// multiple of the class's alignment, and blocks are class-size multiples
+// from its start), before the header, handed out once until freed, found
+// again by masking; the layer writes only into free blocks and headers.
+// `resize_in_place` keeps a class block within its class.
+unsafe impl<B: ByteAllocator, const SLAB: usize> ByteAllocator for SizeClasses<B, SLAB> {
+    #[inline]
+    fn alloc(&mut self, layout: Layout) -> AllocResult<NonNull<u8>> {
+        check_layout(layout)?;
+        match class_of(layout) {
+            Some(c) if Self::GEOMETRY[c].is_slab() => self.slab_alloc(c),
+            Some(c) => self.backing_alloc(Self::direct_layout(c, layout.align())),
+            None => self.backing_alloc(layout),
+        }
+    }
+
+    #[inline]
+    unsafe fn dealloc(&mut self, ptr: NonNull<u8>, layout: Layout) {
+        // SAFETY: the block is live fitting `layout` (caller), which maps
+        // to the class (or none) it was allocated for.
+        unsafe {
+            match class_of(layout) {
+                Some(c) if Self::GEOMETRY[c].is_slab() => self.slab_dealloc(c, ptr),
+                Some(c) => self.backing.dealloc(ptr, Self::direct_layout(c, layout.align())),
+                None => self.backing.dealloc(ptr, layout),
+            }
+        }
+    }
+
+    /// In place within the block's class; `B`'s for a block that has no
+    /// class and keeps none; `Unsupported` from a class to another or to
+    /// none (the block moves).
+    unsafe fn resize_in_place(&mut self, ptr: NonNull<u8>, layout: Layout, new_size: usize) -> AllocResult {
+        let new = Layout::from_size_align(new_size, layout.align()).map_err(|_| AllocError::InvalidParam)?;
+        check_layout(new)?;
+        match (class_of(layout), class_of(new)) {
+            // SAFETY: forwarded from the caller: a block of `B`.
+            (None, None) => unsafe { self.backing.resize_in_place(ptr, layout, new_size) },
+            (Some(a), Some(b)) if a == b => Ok(()),
+            _ => Err(AllocError::Unsupported),
+        }
+    }
+
+    /// The class size; `B`'s for a block without a class.
+    #[inline]
+    unsafe fn usable_size(&self, ptr: NonNull<u8>, layout: Layout) -> usize {
+        match class_of(layout) {
+            Some(c) => class_size(c),
+            // SAFETY: forwarded from the caller: a block of `B`.
+            None => unsafe { self.backing.usable_size(ptr, layout) },
+        }
+    }
+
+    /// `B`'s between two layouts without a class (so `B`'s own growth in
+    /// place); otherwise in place within the class, else moved.
+    unsafe fn grow(&mut self, ptr: NonNull<u8>, old: Layout, new: Layout) -> AllocResult<NonNull<u8>> {
+        check_grow(old, new)?;
+        if class_of(old).is_none() && class_of(new).is_none() {
+            // SAFETY: forwarded from the caller: a block of `B`.
+            return unsafe { self.backing.grow(ptr, old, new) };
+        }
+        // SAFETY: forwarded from the caller.
+        unsafe { self.resize(ptr, old, new) }
+    }
+
+    /// As [`grow`](Self::grow).
+    unsafe fn shrink(&mut self, ptr: NonNull<u8>, old: Layout, new: Layout) -> AllocResult<NonNull<u8>> {
+        check_shrink(old, new)?;
+        if class_of(old).is_none() && class_of(new).is_none() {
+            // SAFETY: forwarded from the caller: a block of `B`.
+            return unsafe { self.backing.shrink(ptr, old, new) };
+        }
+        // SAFETY: forwarded from the caller.
+        unsafe { self.resize(ptr, old, new) }
+    }
+
+    /// `B`'s total; `B`'s used less the free bytes inside the slabs held.
+    fn figures(&self) -> Figures {
+        let b = self.backing.figures();
+        Figures::new(b.total, b.used.saturating_sub(self.slack))
+    }
+
+    /// `B`'s answer when above 4 KiB; else the largest class sure to be
+    /// served now. O(classes).
+    fn largest_free(&self) -> Option<usize> {
+        let b = self.backing.largest_free()?;
+        if b > MAX_CLASS_SIZE {
+            return Some(b);
+        }
+        let sure = (0..CLASSES).rev().find(|&c| {
+            let class = &self.classes[c];
+            if Self::GEOMETRY[c].is_slab() {
+                class.partial.head().is_some() || class.cached.is_some()
+            } else {
+                class_size(c) <= b
+            }
+        });
+        Some(sure.map_or(0, class_size))
+    }
+}
+
+// SAFETY: a live block without a class, or of a class `B` serves, is a
+// live block of `B` for the layout `B` is asked about, which `B` owns; a
+// slab block lies inside its slab's blocks, a live block of `B` for the
+// slab layout, which `B` owns. Outside `B`'s memory `B` answers false for
+// each (a slab's start lies at or below the pointer, within the slab).
+unsafe impl<B: ByteAllocator + Owns, const SLAB: usize> Owns for SizeClasses<B, SLAB> {
+    #[inline]
+    fn owns(&self, ptr: NonNull<u8>, layout: Layout) -> bool {
+        match class_of(layout) {
+            Some(c) if Self::GEOMETRY[c].is_slab() => {
+                let g = &Self::GEOMETRY[c];
+                let addr = ptr.addr().get();
+                let base = g.base(addr);
+                let in_blocks = addr - base < g.blocks as usize * class_size(c);
+                match NonNull::new(ptr.as_ptr().with_addr(base)) {
+                    Some(start) => in_blocks && self.backing.owns(start, g.layout()),
+                    None => false,
+                }
+            }
+            Some(c) => self.backing.owns(ptr, Self::direct_layout(c, layout.align())),
+            None => self.backing.owns(ptr, layout),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests;
