@@ -137,7 +137,7 @@ pub use allocator_compose as compose;
 pub mod policy {
     #[doc(no_inline)]
     pub use allocator_compose::{
-        Checked, Fallback, NullAllocator, Pool, Proxy, Refill, Region, Segregator, Stats,
+        Checked, Fallback, NullAllocator, Pool, Proxy, Refill, Region, Segregator, SizeClasses, Stats,
     };
 
     /// A TLSF heap that refills itself from a bitmap page allocator of
