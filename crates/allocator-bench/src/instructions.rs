@@ -36,6 +36,25 @@ pub(crate) const EXCEPTIONS: [(&str, f64, &str); 1] = [(
      freed with another fitting size, which would break its counter): 2-5 instructions",
 )];
 
+/// Checkers against the heap they check: (checker, heap, why it is not
+/// held to `--check-overhead`). Their rows are listed apart.
+pub(crate) const CHECKERS: [(&str, &str, &str); 1] = [(
+    "checked-tlsf",
+    "tlsf",
+    "Checked is a debug checker, not a wrapper: per call a live-table lookup and 32 canary bytes written \
+     and checked, and each freed block poisoned and read back as it leaves the quarantine (O(size))",
+)];
+
+/// Every counted pair: the wrappers, then the checkers.
+pub(crate) fn all_pairs() -> Vec<(&'static str, &'static str)> {
+    WRAPPERS.into_iter().chain(CHECKERS.map(|(c, h, _)| (c, h))).collect()
+}
+
+/// `true` for a checker's row (not a wrapper's).
+pub(crate) fn is_checker(ours: &str) -> bool {
+    CHECKERS.iter().any(|c| c.0 == ours)
+}
+
 /// The counted workloads.
 pub(crate) const SHAPES: [&str; 2] = ["hot-64", "churn"];
 
@@ -153,6 +172,7 @@ pub(crate) fn child(args: &[String]) -> Result<(), String> {
         "buddy_system_allocator" => pairs::<heaps::RawBuddy>,
         "slab" => pairs::<heaps::OurSlab>,
         "ax_slab_allocator" => pairs::<heaps::RawSlab>,
+        "checked-tlsf" => pairs::<heaps::CheckedTlsf>,
         other => return Err(format!("no counted heap {other}")),
     };
     let r = run(arena, shape, n);
@@ -187,7 +207,7 @@ fn per_pair(heap: &str, shape: &str, n: usize) -> Result<f64, String> {
     Ok(twice.saturating_sub(once) as f64 / n as f64)
 }
 
-/// The table for these (ours, wrapped) pairs, `n` pairs per run;
+/// The table for these (ours, wrapped) pairs (or (checker, heap)), `n` pairs per run;
 /// `progress` is told each step.
 pub(crate) fn table(
     wrappers: &[(&'static str, &'static str)],
