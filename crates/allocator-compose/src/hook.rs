@@ -2,7 +2,7 @@
 
 use core::{alloc::Layout, ptr::NonNull};
 
-use allocator_core::AllocResult;
+use allocator_core::{AllocResult, Health};
 
 /// What a [`Proxy`](crate::Proxy) calls around each operation. Every method
 /// has an empty default, so a hook implements only what it needs. A hook
@@ -75,6 +75,15 @@ pub trait Hook {
     fn largest_free(&self, inner: Option<usize>) -> Option<usize> {
         inner
     }
+
+    /// What the proxy reports as its [`Health`], given the allocator's
+    /// (its largest free block already narrowed by
+    /// [`largest_free`](Self::largest_free)): a statistics hook adds the
+    /// bytes requested ([`Stats`](crate::Stats) does). The default passes
+    /// it on.
+    fn health(&self, inner: Health) -> Health {
+        inner
+    }
 }
 
 /// Two hooks in turn: `(Stats, FailAfter)` counts the failures it injects.
@@ -122,5 +131,9 @@ impl<A: Hook, B: Hook> Hook for (A, B) {
 
     fn largest_free(&self, inner: Option<usize>) -> Option<usize> {
         self.1.largest_free(self.0.largest_free(inner))
+    }
+
+    fn health(&self, inner: Health) -> Health {
+        self.1.health(self.0.health(inner))
     }
 }

@@ -4,7 +4,7 @@ use core::{alloc::Layout, ptr::NonNull};
 
 use allocator_core::{
     helpers::{check_grow, check_layout, check_shrink},
-    AllocError, AllocResult, BaseAllocator, ByteAllocator, Figures, Owns,
+    AllocError, AllocResult, BaseAllocator, ByteAllocator, Figures, Health, Owns,
 };
 
 use crate::Hook;
@@ -14,8 +14,9 @@ use crate::Hook;
 /// ([`FailAfter`](crate::FailAfter)), or a hook of your own.
 ///
 /// Everything else passes through: memory, figures, usable sizes,
-/// [`Owns`], and the largest free block (narrowed by a hook that refuses
-/// requests). Malformed requests (a zero size, a grow
+/// [`Owns`], the largest free block (narrowed by a hook that refuses
+/// requests), and the [`Health`] (to which [`Stats`](crate::Stats) adds
+/// the requested bytes and their peak). Malformed requests (a zero size, a grow
 /// to less, a shrink to more) are refused with `InvalidParam` before any
 /// hook sees them. A failure a hook injects is reported to the `after_*`
 /// methods too, so `(FailAfter, Stats)` counts it (a pair's `before_*`
@@ -143,6 +144,15 @@ unsafe impl<A: ByteAllocator, H: Hook> ByteAllocator for Proxy<A, H> {
     /// The allocator's, as the hook narrows it ([`Hook::largest_free`]).
     fn largest_free(&self) -> Option<usize> {
         self.hook.largest_free(self.inner.largest_free())
+    }
+
+    /// The allocator's, its largest free block narrowed as
+    /// [`largest_free`](Self::largest_free) is, then given to
+    /// [`Hook::health`] ([`Stats`](crate::Stats) adds the requested bytes,
+    /// now and at the peak).
+    fn health(&self) -> Health {
+        let inner = self.inner.health();
+        self.hook.health(inner.with_largest_free(self.hook.largest_free(inner.largest_free)))
     }
 
     unsafe fn grow(&mut self, ptr: NonNull<u8>, old: Layout, new: Layout) -> AllocResult<NonNull<u8>> {

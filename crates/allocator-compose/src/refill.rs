@@ -233,7 +233,9 @@ where
         Figures::new(heap.total.saturating_add(spare), heap.used)
     }
 
-    /// The heap's (a refill may serve more).
+    /// The heap's (a refill may serve more). So [`health`](ByteAllocator::health)
+    /// counts `P`'s free pages as free but, until they are refilled, as
+    /// fragmented; [`heap`](Self::heap)`().health()` is the heap's own.
     fn largest_free(&self) -> Option<usize> {
         self.heap.largest_free()
     }

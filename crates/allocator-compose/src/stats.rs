@@ -2,7 +2,7 @@
 
 use core::{alloc::Layout, ops::Sub, ptr::NonNull};
 
-use allocator_core::AllocResult;
+use allocator_core::{AllocResult, Health};
 
 use crate::Hook;
 
@@ -94,6 +94,13 @@ impl Sub for StatsSnapshot {
 
 /// A [`Hook`] that counts allocations, frees, failures, resizes, live and
 /// peak bytes, and a size histogram. O(1) per operation, no allocation.
+///
+/// Under a [`Proxy`](crate::Proxy), the proxy's
+/// [`health`](allocator_core::ByteAllocator::health) carries the live and
+/// peak requested bytes ([`Health::requested`],
+/// [`Health::peak_requested`]) beside the heap's own figures, largest free
+/// block and fragmentation: the peak is of requested sizes (what the hook
+/// sees), not of the heap's `used`.
 #[derive(Clone, Debug, Default)]
 pub struct Stats {
     now: StatsSnapshot,
@@ -165,6 +172,11 @@ impl Hook for Stats {
         if result.is_ok() {
             self.resized(old, new, true);
         }
+    }
+
+    /// Adds the bytes requested by live blocks, and their peak.
+    fn health(&self, inner: Health) -> Health {
+        inner.with_requested(self.now.bytes_live, self.now.peak_bytes_live)
     }
 }
 

@@ -43,6 +43,106 @@ impl Figures {
     }
 }
 
+/// A heap's health, read in one call ([`ByteAllocator::health`]): its
+/// [`Figures`], its largest free block, how fragmented its free memory is,
+/// and, where a statistics layer tracks them, the bytes requested by live
+/// blocks now and at the peak.
+///
+/// Reading it costs what [`figures`](ByteAllocator::figures) and
+/// [`largest_free`](ByteAllocator::largest_free) cost (each backend states
+/// it: O(1) for most, O(blocks) for TLSF, which walks its heap once for
+/// both so that no allocation or free pays for them). Nothing is tracked
+/// per operation for it.
+///
+/// ```
+/// use allocator::Health;
+///
+/// // 1,000 bytes free, the largest free block 250 of them.
+/// let h = Health::new(allocator::Figures::new(4000, 3000), Some(250));
+/// assert_eq!(h.free(), 1000);
+/// assert_eq!(h.fragmentation_permille(), Some(750));
+/// ```
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub struct Health {
+    /// Bytes of memory the heap manages, free or not (as in [`Figures`]).
+    pub total: usize,
+    /// Bytes taken by live blocks, rounding and headers included (as in
+    /// [`Figures`]).
+    pub used: usize,
+    /// The largest request that would succeed now
+    /// ([`largest_free`](ByteAllocator::largest_free)); `None` where the
+    /// heap cannot tell (the buddy and slab backends, whose wrapped crates
+    /// do not expose their free lists).
+    pub largest_free: Option<usize>,
+    /// Bytes requested by the live blocks (requested sizes, so below
+    /// `used` by the heap's rounding and headers), where a statistics
+    /// layer counts them (a `Proxy` with the `Stats` hook); else `None`.
+    pub requested: Option<usize>,
+    /// The highest `requested` reached (since the statistics layer's last
+    /// peak reset); `None` where nothing counts it. A peak of `used` itself
+    /// would cost a heap walk per operation on TLSF, so the peak is of the
+    /// requested sizes, which the layer sees for free.
+    pub peak_requested: Option<usize>,
+}
+
+impl Health {
+    /// The health of a heap with these figures and this largest free
+    /// block, with no requested bytes counted.
+    #[must_use]
+    pub const fn new(figures: Figures, largest_free: Option<usize>) -> Self {
+        Self { total: figures.total, used: figures.used, largest_free, requested: None, peak_requested: None }
+    }
+
+    /// The same, with the bytes requested by live blocks now and at the
+    /// peak (what a statistics layer adds).
+    #[must_use]
+    pub const fn with_requested(self, requested: usize, peak_requested: usize) -> Self {
+        Self { requested: Some(requested), peak_requested: Some(peak_requested), ..self }
+    }
+
+    /// The same, with another largest free block (what a layer that
+    /// narrows it reports).
+    #[must_use]
+    pub const fn with_largest_free(self, largest_free: Option<usize>) -> Self {
+        Self { largest_free, ..self }
+    }
+
+    /// The figures: total and used.
+    #[must_use]
+    pub const fn figures(&self) -> Figures {
+        Figures::new(self.total, self.used)
+    }
+
+    /// Bytes still free (not necessarily in one piece).
+    #[must_use]
+    pub const fn free(&self) -> usize {
+        self.total.saturating_sub(self.used)
+    }
+
+    /// How fragmented the free memory is, in thousandths: `1000 × (1 −
+    /// largest free / free)`, rounded down to a whole thousandth. 0 when
+    /// all the free memory can be had in one request (or none is free);
+    /// near 1000 when it is all in pieces too small to serve much. `None`
+    /// when the heap cannot tell its largest free block.
+    ///
+    /// The largest free block is the largest *request* that succeeds, so
+    /// a heap's headers and size-class rounding count as lost: an empty
+    /// TLSF heap shows a few per cent, and a pool of fixed blocks nearly
+    /// 1000 (one block is the most one request can have).
+    #[must_use]
+    pub const fn fragmentation_permille(&self) -> Option<u16> {
+        let Some(largest) = self.largest_free else { return None };
+        let free = self.free();
+        if free == 0 || largest >= free {
+            return Some(0);
+        }
+        // Below 1000: `largest < free`. No overflow in 128 bits.
+        let kept = (largest as u128 * 1000).div_ceil(free as u128);
+        Some(1000 - kept as u16)
+    }
+}
+
 /// A single-owner allocator of byte blocks described by a [`Layout`].
 ///
 /// Methods take `&mut self` and never lock or allocate from anywhere else;
@@ -171,6 +271,15 @@ pub unsafe trait ByteAllocator: BaseAllocator {
     /// succeeds.
     fn largest_free(&self) -> Option<usize> {
         None
+    }
+
+    /// The heap's [`Health`]: its figures, its largest free block and the
+    /// fragmentation they give. The default reads
+    /// [`figures`](Self::figures) and [`largest_free`](Self::largest_free);
+    /// a heap that can read both at once overrides it (TLSF walks its
+    /// heap once); a statistics layer adds the requested bytes.
+    fn health(&self) -> Health {
+        Health::new(self.figures(), self.largest_free())
     }
 
     /// Bytes of memory the allocator manages, free or not.

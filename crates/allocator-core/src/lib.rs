@@ -16,7 +16,7 @@ mod page;
 mod regions;
 
 pub use base::{Address, BaseAllocator};
-pub use byte::{ByteAllocator, Figures};
+pub use byte::{ByteAllocator, Figures, Health};
 pub use error::{AllocError, AllocResult};
 pub use id::IdAllocator;
 pub use owns::Owns;
@@ -35,7 +35,8 @@ pub mod helpers {
     pub use crate::base::init_first;
     pub use crate::byte::move_block;
     pub use crate::classes::{
-        class_align, class_layout, class_of, class_of_size, class_size, CLASSES, MAX_CLASS_SIZE, MIN_CLASS_SIZE,
+        class_align, class_layout, class_of, class_of_size, class_size, CLASSES, MAX_CLASS_SIZE,
+        MIN_CLASS_SIZE,
     };
     pub use crate::regions::RegionSet;
 }

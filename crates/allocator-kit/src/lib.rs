@@ -5,7 +5,8 @@
 
 #[doc(inline)]
 pub use allocator_core::{
-    Address, AllocError, AllocResult, BaseAllocator, ByteAllocator, Figures, IdAllocator, Owns, PageAllocator,
+    Address, AllocError, AllocResult, BaseAllocator, ByteAllocator, Figures, Health, IdAllocator, Owns,
+    PageAllocator,
 };
 #[doc(inline)]
 pub use allocator_sync::{Held, InitHeap, Lock, Locked, NoInit, SpinLock, TicketLock};

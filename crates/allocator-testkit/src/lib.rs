@@ -2,6 +2,7 @@
 
 pub mod byte;
 mod first_fit;
+pub mod health;
 pub mod id;
 mod memory;
 pub mod page;

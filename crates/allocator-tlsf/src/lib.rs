@@ -7,7 +7,7 @@ use allocator_core::{
     helpers::{
         check_grow, check_layout, check_shrink, init_first, move_block, region_end, trim_region, RegionSet,
     },
-    AllocError, AllocResult, BaseAllocator, ByteAllocator, Figures, Owns,
+    AllocError, AllocResult, BaseAllocator, ByteAllocator, Figures, Health, Owns,
 };
 use rlsf::Tlsf;
 
@@ -202,6 +202,37 @@ impl TlsfByteAllocator {
     }
 }
 
+impl TlsfByteAllocator {
+    /// The bytes in used blocks, and the size of the largest free block
+    /// (header included), in one walk.
+    fn used_and_largest_block(&self) -> (usize, usize) {
+        let (mut used, mut largest) = (0, 0);
+        self.walk(|size, occupied| {
+            if occupied {
+                used += size;
+            } else {
+                largest = largest.max(size);
+            }
+        });
+        (used, largest)
+    }
+
+    /// The largest request (aligned to at most `GRANULARITY / 2`) that
+    /// rlsf's search is sure to serve, given its largest free block: the
+    /// smallest size of that block's size class less the header (rlsf only
+    /// searches classes whose every block is large enough).
+    fn largest_request(largest: usize) -> usize {
+        if largest == 0 {
+            return 0;
+        }
+        // A size class spans 1/SLLEN of its power of two, and at least a
+        // granule.
+        let step = (1usize << largest.ilog2()) / SLLEN;
+        let class_min = largest & !(step.max(GRANULARITY) - 1);
+        class_min - HEADER
+    }
+}
+
 impl Default for TlsfByteAllocator {
     fn default() -> Self {
         Self::new()
@@ -348,20 +379,13 @@ unsafe impl ByteAllocator for TlsfByteAllocator {
     /// header (rlsf only searches classes whose every block is large
     /// enough).
     fn largest_free(&self) -> Option<usize> {
-        let mut largest = 0;
-        self.walk(|size, occupied| {
-            if !occupied {
-                largest = largest.max(size);
-            }
-        });
-        if largest == 0 {
-            return Some(0);
-        }
-        // A size class spans 1/SLLEN of its power of two, and at least a
-        // granule.
-        let step = (1usize << largest.ilog2()) / SLLEN;
-        let class_min = largest & !(step.max(GRANULARITY) - 1);
-        Some(class_min - HEADER)
+        Some(Self::largest_request(self.used_and_largest_block().1))
+    }
+
+    /// O(blocks): one walk for both figures and the largest free block.
+    fn health(&self) -> Health {
+        let (used, largest) = self.used_and_largest_block();
+        Health::new(Figures::new(self.total, used), Some(Self::largest_request(largest)))
     }
 }
 

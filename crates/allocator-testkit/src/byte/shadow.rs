@@ -488,6 +488,7 @@ where
     /// Where the allocator reports its largest free block, a block of that
     /// size must be allocatable now (it is freed again at once).
     fn check_largest_free(&mut self) -> Result<(), Violation> {
+        self.check_health()?;
         let Some(n) = self.alloc.largest_free() else { return Ok(()) };
         let Ok(layout) = Layout::from_size_align(n, 1) else {
             return Err(Violation::Policy(format!("largest_free() reported {n} bytes, not a valid size")));
@@ -506,6 +507,23 @@ where
                 "largest_free() reported {n} bytes, but allocating them failed: {e:?}"
             ))),
         }
+    }
+
+    /// `health()` agrees with `figures()` and `largest_free()`, and its
+    /// fragmentation is a thousandth between 0 and 1000 (none when the
+    /// largest free block is unknown).
+    fn check_health(&self) -> Result<(), Violation> {
+        let h = self.alloc.health();
+        let (f, largest) = (self.alloc.figures(), self.alloc.largest_free());
+        ensure(h.figures() == f && h.largest_free == largest, || {
+            Violation::Accounting(format!(
+                "health {h:?} disagrees with figures {f:?} and largest_free {largest:?}"
+            ))
+        })?;
+        let permille = h.fragmentation_permille();
+        ensure(permille.is_some() == largest.is_some() && permille.is_none_or(|p| p <= 1000), || {
+            Violation::Accounting(format!("fragmentation {permille:?} of {h:?}"))
+        })
     }
 
     /// Checks every rule on every live block.
