@@ -20,13 +20,10 @@ use slab::{Geometry, Partial, Slab};
 struct Class {
     partial: Partial,
     cached: Option<NonNull<Slab>>,
-    /// The backing heap's usable size of the cached slab: what it adds to
-    /// the free bytes.
-    cached_usable: usize,
 }
 
 impl Class {
-    const EMPTY: Class = Class { partial: Partial::new(), cached: None, cached_usable: 0 };
+    const EMPTY: Class = Class { partial: Partial::new(), cached: None };
 }
 
 /// Size classes over a backing heap `B`: the slab layer of a complete
@@ -95,11 +92,18 @@ impl Class {
 /// class; a resize to another class, or between a class and none, moves
 /// the block. Blocks without a class resize as `B` resizes them.
 ///
-/// **Figures.** `total` is `B`'s; `used` is `B`'s less the free bytes in
-/// the slabs it holds (their free and not yet carved blocks, and `B`'s
-/// usable size of each kept empty slab). So it counts live blocks, the
-/// headers and short ends of the slabs that hold them, and `B`'s own
-/// overheads (for TLSF, a few bytes per kept slab as well).
+/// **Figures.** `total` is `B`'s; `used` is `B`'s less the room in the
+/// slabs it holds that no live block takes (each slab's size less its live
+/// blocks). So `used` is what live blocks take: a slab block its class
+/// size, a block from `B` what `B` counts for it, and whatever `B` spends
+/// on a slab beyond its size. A buddy heap spends exactly the size, so
+/// over it `used` does not depend on how blocks lie in slabs nor on
+/// whether an empty slab is kept. So does TLSF on a slab taken from fresh
+/// memory; one placed in a gap of a fragmented TLSF heap can take up to
+/// its size again (rlsf keeps an aligned block's padding inside the
+/// block), which counts as used while the slab is held. A slab's header
+/// and short end, at most 1/8 of it, count as available, as its free
+/// blocks do.
 /// `largest_free` is `B`'s above 4 KiB; otherwise the largest class sure
 /// to be served now (a class `B` serves, within `B`'s answer, or a class
 /// with a free block in a slab at hand).
@@ -131,7 +135,8 @@ pub struct SizeClasses<B, const SLAB: usize = 2048> {
     /// Live blocks served from slabs: when it falls to zero, every kept
     /// empty slab goes back to `B`.
     live: usize,
-    /// The free bytes inside the slabs held (see the figures above).
+    /// The bytes of the slabs held that no live block takes: each slab's
+    /// size less its live blocks (see the figures above).
     slack: usize,
 }
 
@@ -206,7 +211,7 @@ impl<B: ByteAllocator, const SLAB: usize> SizeClasses<B, SLAB> {
         for (class, geometry) in Self::GEOMETRY.iter().enumerate() {
             let c = &mut self.classes[class];
             if let Some(slab) = c.cached.take() {
-                self.slack = self.slack.saturating_sub(c.cached_usable);
+                self.slack = self.slack.saturating_sub(geometry.slab);
                 // SAFETY: the header of a kept slab, a live one.
                 let start = unsafe { geometry.start_of(slab) };
                 // SAFETY: a kept slab is a live block of `B` for the
@@ -256,7 +261,6 @@ impl<B: ByteAllocator, const SLAB: usize> SizeClasses<B, SLAB> {
         let g = &Self::GEOMETRY[class];
         let slab = match self.classes[class].cached.take() {
             Some(slab) => {
-                self.slack = self.slack.saturating_sub(self.classes[class].cached_usable);
                 // SAFETY: the header of a kept slab, a live one.
                 let start = unsafe { g.start_of(slab) };
                 // SAFETY: the kept slab is a live block of `B` for the
@@ -265,11 +269,11 @@ impl<B: ByteAllocator, const SLAB: usize> SizeClasses<B, SLAB> {
             }
             None => {
                 let start = self.backing_alloc(g.layout())?;
+                self.slack = self.slack.saturating_add(g.slab);
                 // SAFETY: a fresh block of `B` for the slab layout.
                 unsafe { Slab::start(start, g) }
             }
         };
-        self.slack = self.slack.saturating_add(g.blocks as usize * class_size(class));
         // SAFETY: a live slab in no list.
         unsafe { self.classes[class].partial.push(slab) };
         Ok(slab)
@@ -308,18 +312,14 @@ impl<B: ByteAllocator, const SLAB: usize> SizeClasses<B, SLAB> {
         let g = &Self::GEOMETRY[class];
         // SAFETY: on the list (caller).
         unsafe { self.classes[class].partial.remove(slab) };
-        self.slack = self.slack.saturating_sub(g.blocks as usize * class_size(class));
-        // SAFETY: the header of a live slab (caller).
-        let start = unsafe { g.start_of(slab) };
         if self.live > 0 && self.classes[class].cached.is_none() {
-            // SAFETY: the slab is a live block of `B` for the slab layout.
-            let usable = unsafe { self.backing.usable_size(start, g.layout()) };
-            let c = &mut self.classes[class];
-            c.cached = Some(slab);
-            c.cached_usable = usable;
-            self.slack = self.slack.saturating_add(usable);
+            self.classes[class].cached = Some(slab);
         } else {
-            // SAFETY: as above, and nothing in it is live.
+            self.slack = self.slack.saturating_sub(g.slab);
+            // SAFETY: the header of a live slab (caller).
+            let start = unsafe { g.start_of(slab) };
+            // SAFETY: the slab is a live block of `B` for the slab layout,
+            // and nothing in it is live.
             unsafe { self.backing.dealloc(start, g.layout()) };
             if self.live == 0 {
                 self.release_cached();
