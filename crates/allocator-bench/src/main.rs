@@ -310,7 +310,7 @@ fn main() -> ExitCode {
         .collect();
     let shapes: Vec<threads::Shape> = threads::Shape::ALL.into_iter().filter(|s| wanted(s.name())).collect();
     let mt_scale = threads::MtScale {
-        ops: if o.full { 8_000_000 } else { 800_000 },
+        ops: if o.full { 6_000_000 } else { 600_000 },
         repeat: o.repeat,
         budget: std::time::Duration::from_secs(if o.full { 10 } else { 2 }),
     };
