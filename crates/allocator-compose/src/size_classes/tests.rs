@@ -337,3 +337,30 @@ fn a_layer_is_a_const_static() {
     assert_eq!(heap.alloc(layout(16, 8)), Err(AllocError::NoMemory));
     assert_eq!(heap.alloc(layout(0, 8)), Err(AllocError::InvalidParam));
 }
+
+/// Sizes and alignments no heap serves, and malformed resizes: errors,
+/// never a panic, and the layer stays usable.
+#[test]
+fn hostile_requests_are_errors() {
+    let mut heap: Tlsf = over(TlsfByteAllocator::new(), 64 * 1024);
+    for l in [layout(isize::MAX as usize - 4096, 1), layout(1, 1 << 62), layout(128 * 1024, 8)] {
+        assert!(heap.alloc(l).is_err(), "{l:?}");
+    }
+    assert_eq!(heap.alloc(layout(0, 4096)), Err(AllocError::InvalidParam));
+    let l = layout(40, 16);
+    let p = heap.alloc(l).unwrap();
+    // SAFETY: `p` is live for `l` throughout; every call below is refused.
+    unsafe {
+        assert_eq!(heap.resize_in_place(p, l, isize::MAX as usize), Err(AllocError::InvalidParam));
+        assert_eq!(heap.grow(p, l, layout(8, 16)), Err(AllocError::InvalidParam));
+        assert_eq!(heap.shrink(p, l, layout(64, 16)), Err(AllocError::InvalidParam));
+        assert_eq!(heap.shrink(p, l, layout(0, 16)), Err(AllocError::InvalidParam));
+        assert!(heap.grow(p, l, layout(isize::MAX as usize - 4096, 16)).is_err());
+        assert!(heap.realloc(p, l, usize::MAX).is_err());
+        heap.dealloc(p, l);
+    }
+    assert_eq!(heap.used_bytes(), 0);
+    let q = heap.alloc(l).unwrap();
+    // SAFETY: live.
+    unsafe { heap.dealloc(q, l) };
+}
