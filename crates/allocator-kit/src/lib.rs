@@ -8,8 +8,18 @@ pub use allocator_core::{
     Address, AllocError, AllocResult, BaseAllocator, ByteAllocator, Figures, Health, IdAllocator, Owns,
     PageAllocator,
 };
+/// The magazine fronts (per-CPU, per-thread) and their shared depot.
+#[doc(inline)]
+pub use allocator_sync::{
+    max_cached_per_context, CpuId, Depot, PerCpu, DEPOT_MAGAZINES, MAGAZINE_BYTES, MAX_ROUNDS, MIN_ROUNDS,
+};
 #[doc(inline)]
 pub use allocator_sync::{Held, InitHeap, Lock, Locked, NoInit, SpinLock, TicketLock};
+
+#[cfg(feature = "std")]
+#[cfg_attr(docsrs, doc(cfg(feature = "std")))]
+#[doc(inline)]
+pub use allocator_sync::{ThreadCached, FRONTS_PER_THREAD};
 
 #[cfg(any(target_has_atomic = "8", feature = "critical-section"))]
 #[doc(inline)]

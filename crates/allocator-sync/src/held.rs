@@ -48,7 +48,7 @@ impl<'a, A: ?Sized> Held<'a, A> {
 
     /// Runs one heap operation; a panic inside it poisons the heap.
     #[inline]
-    fn op<R>(&mut self, f: impl FnOnce(&mut A) -> R) -> R {
+    pub(crate) fn op<R>(&mut self, f: impl FnOnce(&mut A) -> R) -> R {
         let poison = self.state.map(crate::locked::Poison);
         let r = f(self.heap);
         core::mem::forget(poison);

@@ -1,0 +1,296 @@
+//! [`ThreadCached`]: magazines per thread over a `'static` [`Depot`], for
+//! hosted programs.
+
+use core::{
+    alloc::{GlobalAlloc, Layout},
+    cell::{Cell, UnsafeCell},
+    ptr::NonNull,
+};
+
+use allocator_core::{AllocResult, ByteAllocator, Figures};
+
+use crate::{
+    depot::Depot,
+    front,
+    magazine::{Cache, Supply},
+    InitHeap, Lock, NoInit, SpinLock,
+};
+
+/// How many fronts one thread keeps magazines for; a thread using more
+/// (rare: each is usually a `#[global_allocator]`) uses the others
+/// uncached.
+pub const FRONTS_PER_THREAD: usize = 4;
+
+/// A depot a thread's magazines belong to, as the thread-exit hook sees it.
+trait Owner: Sync {
+    fn take_all(&self, cache: &mut Cache);
+}
+
+impl<A: ByteAllocator, L: Lock + Sync, I: InitHeap<A>> Owner for Depot<A, L, I>
+where
+    Depot<A, L, I>: Sync,
+{
+    fn take_all(&self, cache: &mut Cache) {
+        Supply::take_all(self, cache);
+    }
+}
+
+/// One front's magazines in one thread.
+struct Slot {
+    owner: Cell<Option<&'static dyn Owner>>,
+    cache: UnsafeCell<Cache>,
+}
+
+/// A thread's magazines, for up to [`FRONTS_PER_THREAD`] fronts.
+struct Caches {
+    /// Set while an operation uses the magazines: a nested one (a signal
+    /// handler, or code the heap calls) takes the uncached path.
+    busy: Cell<bool>,
+    slots: [Slot; FRONTS_PER_THREAD],
+}
+
+impl Caches {
+    const fn new() -> Self {
+        Self {
+            busy: Cell::new(false),
+            slots: [const { Slot { owner: Cell::new(None), cache: UnsafeCell::new(Cache::new()) } };
+                FRONTS_PER_THREAD],
+        }
+    }
+
+    #[inline]
+    fn enter<R>(&self, owner: &'static dyn Owner, f: impl FnOnce(&mut Cache) -> R) -> Option<R> {
+        if self.busy.replace(true) {
+            return None;
+        }
+        let _leave = Leave(&self.busy);
+        let slot = self.slot(owner)?;
+        // SAFETY: the thread-local is this thread's alone, and the busy
+        // flag keeps a nested operation out: this is the only reference to
+        // the cache until `_leave` drops.
+        Some(f(unsafe { &mut *slot.cache.get() }))
+    }
+
+    /// Gives every block of `owner`'s magazines back to it and frees the
+    /// slot; the bytes given back.
+    fn release(&self, owner: &'static dyn Owner) -> usize {
+        if self.busy.replace(true) {
+            return 0;
+        }
+        let _leave = Leave(&self.busy);
+        let Some(slot) =
+            self.slots.iter().find(|s| s.owner.get().is_some_and(|o| core::ptr::addr_eq(o, owner)))
+        else {
+            return 0;
+        };
+        // SAFETY: as in `enter`: this thread's, and the busy flag is held.
+        let cache = unsafe { &mut *slot.cache.get() };
+        let bytes = cache.bytes();
+        owner.take_all(cache);
+        slot.owner.set(None);
+        bytes
+    }
+
+    /// The slot of `owner`, claimed now if it has none.
+    #[inline]
+    fn slot(&self, owner: &'static dyn Owner) -> Option<&Slot> {
+        let same = |o: Option<&'static dyn Owner>| o.is_some_and(|o| core::ptr::addr_eq(o, owner));
+        if let Some(slot) = self.slots.iter().find(|s| same(s.owner.get())) {
+            return Some(slot);
+        }
+        let free = self.slots.iter().find(|s| s.owner.get().is_none())?;
+        free.owner.set(Some(owner));
+        Some(free)
+    }
+}
+
+/// Clears the busy flag (on unwind too).
+struct Leave<'a>(&'a Cell<bool>);
+
+impl Drop for Leave<'_> {
+    fn drop(&mut self) {
+        self.0.set(false);
+    }
+}
+
+/// At thread exit: every magazine goes back to its depot.
+impl Drop for Caches {
+    fn drop(&mut self) {
+        self.busy.set(true);
+        for slot in &mut self.slots {
+            if let Some(owner) = slot.owner.take() {
+                owner.take_all(slot.cache.get_mut());
+            }
+        }
+    }
+}
+
+std::thread_local! {
+    static CACHES: Caches = const { Caches::new() };
+}
+
+/// A heap with per-thread magazines, for hosted programs: each thread
+/// allocates and frees blocks up to 4 KiB from its own stacks (in
+/// thread-local storage), with no lock and no atomic operation; the
+/// [`Depot`]'s lock is taken once per magazine (up to 64 blocks) to
+/// exchange a full or an empty one.
+///
+/// The depot is a `'static`: a thread's magazines outlive any borrow (they
+/// go back to the depot when the thread exits), so they must know a depot
+/// that is still there.
+///
+/// ```
+/// use core::alloc::{GlobalAlloc, Layout};
+/// use allocator::{Depot, StaticMemory, ThreadCached, TlsfByteAllocator};
+///
+/// static MEMORY: StaticMemory<{ 1 << 20 }> = StaticMemory::new();
+/// static DEPOT: Depot<TlsfByteAllocator> = Depot::new(TlsfByteAllocator::new());
+/// static HEAP: ThreadCached<TlsfByteAllocator> = ThreadCached::new(&DEPOT);
+///
+/// DEPOT.add_static(MEMORY.take().unwrap()).unwrap();
+/// let layout = Layout::new::<[u64; 8]>();
+/// // SAFETY: the layout has a non-zero size; the block is freed once.
+/// unsafe {
+///     let p = HEAP.alloc(layout);
+///     assert!(!p.is_null());
+///     HEAP.dealloc(p, layout);
+/// }
+/// ```
+///
+/// - **Cost**: an alloc or free is a thread-local access, a class lookup
+///   and a list pop or push; a miss exchanges a magazine under the lock
+///   (O(1)) or fills one from the heap.
+/// - **Memory held**: at most two magazines per class per thread
+///   ([`max_cached_per_context`](crate::max_cached_per_context)), plus the
+///   depot's; a thread's magazines go back to the depot when it exits
+///   (and with [`flush_current_thread`](Self::flush_current_thread)).
+/// - **Blocks freed by another thread** go to that thread's magazines: no
+///   owner lookup.
+/// - A thread keeps magazines for up to [`FRONTS_PER_THREAD`] fronts; an
+///   operation nested in another of the same thread (a signal handler)
+///   and any operation during thread-local teardown use the depot's lock
+///   directly.
+pub struct ThreadCached<A: 'static, L: 'static = SpinLock, I: 'static = NoInit> {
+    depot: &'static Depot<A, L, I>,
+}
+
+impl<A, L, I> ThreadCached<A, L, I> {
+    /// A front over `depot`; `const`, for a `static`.
+    pub const fn new(depot: &'static Depot<A, L, I>) -> Self {
+        Self { depot }
+    }
+
+    /// The shared layer: figures, memory, the depot.
+    pub fn depot(&self) -> &'static Depot<A, L, I> {
+        self.depot
+    }
+}
+
+impl<A: ByteAllocator + Send, L: Lock + Sync, I: InitHeap<A>> ThreadCached<A, L, I> {
+    /// Returns the calling thread's magazines of this front to the depot
+    /// (they are taken afresh at its next operation); the bytes returned.
+    pub fn flush_current_thread(&self) -> usize {
+        let owner: &'static dyn Owner = self.depot;
+        CACHES.try_with(|c| c.release(owner)).unwrap_or(0)
+    }
+
+    /// The usable size of a live block: its size class's size (blocks up
+    /// to 4 KiB), else the heap's.
+    ///
+    /// # Safety
+    /// `ptr` is a live block of this front, allocated for `layout`.
+    pub unsafe fn usable_size(&self, ptr: NonNull<u8>, layout: Layout) -> usize {
+        // SAFETY: forwarded from the caller.
+        unsafe { front::usable_size(self, ptr, layout) }
+    }
+
+    /// Resizes a live block without moving it: within its size class, or
+    /// by the heap for blocks above the classes.
+    ///
+    /// # Errors
+    /// [`AllocError::NoMemory`](allocator_core::AllocError::NoMemory) when
+    /// the block cannot stay where it is (it would change class, or the
+    /// heap refuses); `InvalidParam` for a zero or too large `new_size`.
+    ///
+    /// # Safety
+    /// `ptr` is a live block of this front, allocated for `layout`.
+    pub unsafe fn resize_in_place(&self, ptr: NonNull<u8>, layout: Layout, new_size: usize) -> AllocResult {
+        // SAFETY: forwarded from the caller.
+        unsafe { front::resize_in_place(self, ptr, layout, new_size) }
+    }
+
+    /// Bytes in the calling thread's magazines of this front.
+    pub fn cached_by_current_thread(&self) -> usize {
+        front::Front::with_cache(self, |cache| cache.bytes()).unwrap_or(0)
+    }
+
+    /// Frees the depot's magazines to the heap; the bytes freed.
+    ///
+    /// # Errors
+    /// As [`Locked::with`](crate::Locked::with).
+    pub fn drain(&self) -> AllocResult<usize> {
+        self.depot.drain()
+    }
+
+    /// The heap's figures (see [`Depot::figures`]).
+    ///
+    /// # Errors
+    /// As [`Locked::with`](crate::Locked::with).
+    pub fn figures(&self) -> AllocResult<Figures> {
+        self.depot.figures()
+    }
+}
+
+impl<A: ByteAllocator + Send, L: Lock + Sync, I: InitHeap<A>> front::Front for ThreadCached<A, L, I> {
+    type Heap = A;
+    type Lock = L;
+    type Init = I;
+
+    #[inline]
+    fn depot(&self) -> &Depot<A, L, I> {
+        self.depot
+    }
+
+    #[inline]
+    fn with_cache<R>(&self, f: impl FnOnce(&mut Cache) -> R) -> Option<R> {
+        let owner: &'static dyn Owner = self.depot;
+        CACHES.try_with(|c| c.enter(owner, f)).ok().flatten()
+    }
+
+    fn flush_here(&self) -> usize {
+        self.flush_current_thread()
+    }
+}
+
+// SAFETY: blocks come from the heap (through the depot's lock or a
+// magazine holding free blocks of the heap); a thread's magazines are
+// reached by that thread alone, one operation at a time; a freed block is
+// pushed only after its owner gave it up.
+unsafe impl<A, L, I> GlobalAlloc for ThreadCached<A, L, I>
+where
+    A: ByteAllocator + Send,
+    L: Lock + Sync,
+    I: InitHeap<A>,
+{
+    #[inline]
+    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
+        front::alloc(self, layout)
+    }
+
+    #[inline]
+    unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
+        // SAFETY: forwarded from the caller.
+        unsafe { front::dealloc(self, ptr, layout) }
+    }
+
+    unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
+        // SAFETY: forwarded from the caller.
+        unsafe { front::realloc(self, ptr, layout, new_size) }
+    }
+}
+
+impl<A, L, I> core::fmt::Debug for ThreadCached<A, L, I> {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.debug_struct("ThreadCached").field("depot", self.depot).finish()
+    }
+}
