@@ -19,7 +19,7 @@ pub use allocator_sync::{Held, InitHeap, Lock, Locked, NoInit, SpinLock, TicketL
 #[cfg(feature = "std")]
 #[cfg_attr(docsrs, doc(cfg(feature = "std")))]
 #[doc(inline)]
-pub use allocator_sync::{ThreadCached, FRONTS_PER_THREAD};
+pub use allocator_sync::{ThreadCached, YieldLock, FRONTS_PER_THREAD};
 
 #[cfg(any(target_has_atomic = "8", feature = "critical-section"))]
 #[doc(inline)]

@@ -135,8 +135,8 @@ pub(crate) unsafe fn realloc<F: Front>(front: &F, ptr: *mut u8, layout: Layout, 
 pub(crate) unsafe fn usable_size<F: Front>(front: &F, ptr: NonNull<u8>, layout: Layout) -> usize {
     match class_of(layout) {
         Some(class) => class_size(class),
-        // SAFETY: forwarded from the caller.
         None => {
+            // SAFETY: forwarded from the caller.
             front.depot().locked().with(|h| unsafe { h.usable_size(ptr, layout) }).unwrap_or(layout.size())
         }
     }
@@ -160,8 +160,8 @@ pub(crate) unsafe fn resize_in_place<F: Front>(
     }
     match (class_of(layout), class_of(new)) {
         (Some(a), Some(b)) if a == b => Ok(()),
-        // SAFETY: forwarded from the caller.
         (None, None) => {
+            // SAFETY: forwarded from the caller.
             front.depot().locked().with(|h| unsafe { h.resize_in_place(ptr, layout, new_size) })?
         }
         _ => Err(AllocError::NoMemory),

@@ -27,6 +27,9 @@ pub use held::Held;
 #[cfg(feature = "critical-section")]
 #[cfg_attr(docsrs, doc(cfg(feature = "critical-section")))]
 pub use lock::CriticalSectionLock;
+#[cfg(feature = "std")]
+#[cfg_attr(docsrs, doc(cfg(feature = "std")))]
+pub use lock::YieldLock;
 pub use lock::{Lock, SpinLock, TicketLock};
 pub use locked::{InitHeap, Locked, NoInit};
 pub use magazine::{max_cached_per_context, MAGAZINE_BYTES, MAX_ROUNDS, MIN_ROUNDS};

@@ -77,6 +77,89 @@ pub type SpinLock = spin::Mutex<()>;
 /// several cores.
 pub type TicketLock = spin::mutex::TicketMutex<()>;
 
+/// A lock for hosted programs (feature `std`), where the thread holding a
+/// heap can be preempted: a waiter spins briefly (with growing pauses), then
+/// gives its time slice back to the OS (`std::thread::yield_now`, a system
+/// call that allocates nothing) until the lock is free, so a preempted
+/// holder gets to run instead of every waiter burning its slice. Unfair,
+/// like [`SpinLock`]; never parks in a queue it would have to allocate.
+///
+/// The default lock of `ThreadCached`'s depot; for a `Locked` heap shared
+/// by more threads than cores, `Locked<A, YieldLock>`.
+#[cfg(feature = "std")]
+#[derive(Debug, Default)]
+pub struct YieldLock {
+    locked: core::sync::atomic::AtomicBool,
+}
+
+#[cfg(feature = "std")]
+impl YieldLock {
+    /// Spins (with pauses growing to 64 hints) this many times before
+    /// yielding.
+    const SPINS: u32 = 10;
+
+    /// An unlocked lock.
+    pub const fn new() -> Self {
+        Self { locked: core::sync::atomic::AtomicBool::new(false) }
+    }
+}
+
+// SAFETY: `try_lock` succeeds only by swapping `false` for `true` with
+// acquire ordering, so one context at a time holds the lock; `unlock`
+// stores `false` with release ordering, publishing the holder's writes to
+// the next one.
+#[cfg(feature = "std")]
+unsafe impl lock_api::RawMutex for YieldLock {
+    // A `const` item is what lock_api asks for, to build `static` mutexes.
+    #[allow(clippy::declare_interior_mutable_const)]
+    const INIT: Self = Self::new();
+
+    type GuardMarker = lock_api::GuardSend;
+
+    #[inline]
+    fn lock(&self) {
+        if !self.try_lock() {
+            self.lock_slow();
+        }
+    }
+
+    #[inline]
+    fn try_lock(&self) -> bool {
+        use core::sync::atomic::Ordering;
+        !self.locked.load(Ordering::Relaxed)
+            && self.locked.compare_exchange(false, true, Ordering::Acquire, Ordering::Relaxed).is_ok()
+    }
+
+    #[inline]
+    unsafe fn unlock(&self) {
+        self.locked.store(false, core::sync::atomic::Ordering::Release);
+    }
+}
+
+#[cfg(feature = "std")]
+impl YieldLock {
+    #[cold]
+    fn lock_slow(&self) {
+        use lock_api::RawMutex;
+        let mut round = 0u32;
+        loop {
+            while self.locked.load(core::sync::atomic::Ordering::Relaxed) {
+                if round < Self::SPINS {
+                    for _ in 0..1u32 << round.min(6) {
+                        core::hint::spin_loop();
+                    }
+                    round += 1;
+                } else {
+                    std::thread::yield_now();
+                }
+            }
+            if self.try_lock() {
+                return;
+            }
+        }
+    }
+}
+
 #[cfg(feature = "critical-section")]
 mod cs {
     use core::cell::Cell;

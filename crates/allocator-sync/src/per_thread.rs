@@ -13,7 +13,7 @@ use crate::{
     depot::Depot,
     front,
     magazine::{Cache, Supply},
-    InitHeap, Lock, NoInit, SpinLock,
+    InitHeap, Lock, NoInit, YieldLock,
 };
 
 /// How many fronts one thread keeps magazines for; a thread using more
@@ -135,16 +135,19 @@ std::thread_local! {
 /// [`Depot`]'s lock is taken once per magazine (up to 64 blocks) to
 /// exchange a full or an empty one.
 ///
+/// The depot's lock is a [`YieldLock`] by default (a thread waiting for a
+/// preempted holder yields instead of spinning through its time slice).
+///
 /// The depot is a `'static`: a thread's magazines outlive any borrow (they
 /// go back to the depot when the thread exits), so they must know a depot
 /// that is still there.
 ///
 /// ```
 /// use core::alloc::{GlobalAlloc, Layout};
-/// use allocator::{Depot, StaticMemory, ThreadCached, TlsfByteAllocator};
+/// use allocator::{Depot, StaticMemory, ThreadCached, TlsfByteAllocator, YieldLock};
 ///
 /// static MEMORY: StaticMemory<{ 1 << 20 }> = StaticMemory::new();
-/// static DEPOT: Depot<TlsfByteAllocator> = Depot::new(TlsfByteAllocator::new());
+/// static DEPOT: Depot<TlsfByteAllocator, YieldLock> = Depot::new(TlsfByteAllocator::new());
 /// static HEAP: ThreadCached<TlsfByteAllocator> = ThreadCached::new(&DEPOT);
 ///
 /// DEPOT.add_static(MEMORY.take().unwrap()).unwrap();
@@ -170,7 +173,7 @@ std::thread_local! {
 ///   operation nested in another of the same thread (a signal handler)
 ///   and any operation during thread-local teardown use the depot's lock
 ///   directly.
-pub struct ThreadCached<A: 'static, L: 'static = SpinLock, I: 'static = NoInit> {
+pub struct ThreadCached<A: 'static, L: 'static = YieldLock, I: 'static = NoInit> {
     depot: &'static Depot<A, L, I>,
 }
 

@@ -10,8 +10,8 @@ use core::{
 use std::{cell::Cell, sync::mpsc, thread};
 
 use allocator::{
-    AllocError, AllocResult, BaseAllocator, ByteAllocator, CpuId, Depot, Figures, PerCpu, ThreadCached,
-    TlsfByteAllocator,
+    AllocError, AllocResult, BaseAllocator, ByteAllocator, CpuId, Depot, Figures, Lock, PerCpu, SpinLock,
+    ThreadCached, TlsfByteAllocator, YieldLock,
 };
 use allocator_testkit::{byte_allocator_tests, ByteConfig};
 
@@ -41,10 +41,12 @@ const CPUS: usize = 256;
 
 type Cpus = PerCpu<TlsfByteAllocator, ThreadIndex, CPUS>;
 type Threads = ThreadCached<TlsfByteAllocator>;
+type ThreadsDepot = Depot<TlsfByteAllocator, YieldLock>;
 
 /// What the suite needs of a front beyond `GlobalAlloc`.
 trait Front: GlobalAlloc + Sync + 'static {
-    fn depot(&self) -> &Depot<TlsfByteAllocator>;
+    type L: Lock + Sync;
+    fn depot(&self) -> &Depot<TlsfByteAllocator, Self::L>;
     fn cached_here(&self) -> usize;
     fn flush_here(&self) -> usize;
     /// # Safety
@@ -56,6 +58,7 @@ trait Front: GlobalAlloc + Sync + 'static {
 }
 
 impl Front for Cpus {
+    type L = SpinLock;
     fn depot(&self) -> &Depot<TlsfByteAllocator> {
         PerCpu::depot(self)
     }
@@ -76,7 +79,8 @@ impl Front for Cpus {
 }
 
 impl Front for Threads {
-    fn depot(&self) -> &Depot<TlsfByteAllocator> {
+    type L = YieldLock;
+    fn depot(&self) -> &ThreadsDepot {
         ThreadCached::depot(self)
     }
     fn cached_here(&self) -> usize {
@@ -100,7 +104,7 @@ fn new_cpus() -> &'static Cpus {
 }
 
 fn new_threads() -> &'static Threads {
-    let depot: &'static Depot<TlsfByteAllocator> = Box::leak(Box::new(Depot::new(TlsfByteAllocator::new())));
+    let depot: &'static ThreadsDepot = Box::leak(Box::new(Depot::new(TlsfByteAllocator::new())));
     Box::leak(Box::new(Threads::new(depot)))
 }
 
@@ -173,7 +177,7 @@ fn suite_config() -> ByteConfig {
 byte_allocator_tests!(per_cpu, AsHeap(new_cpus()), suite_config());
 byte_allocator_tests!(per_thread, AsHeap(new_threads()), suite_config());
 
-fn arena(front: &dyn Front, size: usize) {
+fn arena<F: Front>(front: &F, size: usize) {
     let memory = Box::leak(vec![core::mem::MaybeUninit::<u8>::uninit(); size].into_boxed_slice());
     front.depot().add_static(memory).unwrap();
 }
@@ -194,7 +198,7 @@ fn check(p: *mut u8, size: usize, seed: usize) {
 /// thread sent them; each thread exits with blocks in its magazines (and
 /// flushes them first if `flush_at_exit`: a CPU going offline); all memory
 /// is back in the heap afterwards.
-fn churn_across_threads(front: &'static dyn Front, threads: usize, flush_at_exit: bool) {
+fn churn_across_threads<F: Front>(front: &'static F, threads: usize, flush_at_exit: bool) {
     let start = front.depot().figures().unwrap().used;
     let (txs, rxs): (Vec<_>, Vec<_>) = (0..threads).map(|_| mpsc::channel::<(usize, usize, usize)>()).unzip();
     let handles: Vec<_> = rxs
