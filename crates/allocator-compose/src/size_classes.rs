@@ -1,14 +1,12 @@
-//! [`SizeClasses`]: blocks of up to 4 KiB from per-class slabs carved out
-//! of any byte heap.
+//! [`SizeClasses`]: small blocks from per-class slabs carved out of any
+//! byte heap.
 
 mod slab;
 
 use core::{alloc::Layout, ptr::NonNull};
 
 use allocator_core::{
-    helpers::{
-        check_grow, check_layout, check_shrink, class_of, class_size, move_block, CLASSES, MAX_CLASS_SIZE,
-    },
+    helpers::{check_grow, check_layout, check_shrink, class_of, class_size, move_block, CLASSES},
     AllocError, AllocResult, BaseAllocator, ByteAllocator, Figures, Owns,
 };
 
@@ -29,9 +27,10 @@ impl Class {
 /// Size classes over a backing heap `B`: the slab layer of a complete
 /// allocator.
 ///
-/// A request whose layout has a size class (the workspace's 28 classes,
-/// 16 B to 4 KiB: [`class_of`]) is served with a whole block of its class;
-/// larger sizes and alignments go to `B` as they are.
+/// A request whose size class (the workspace's 28 classes, 16 B to 4 KiB:
+/// [`class_of`]) is one of the small classes this layer keeps slabs for is
+/// served with a whole block of its class from a slab; every other
+/// request goes to `B` as it is.
 ///
 /// **Slabs.** A class whose blocks fit at least 8 to a slab of at most
 /// `SLAB` bytes (a power of two from 1 KiB to 1 MiB; 2 KiB by default) is
@@ -47,10 +46,10 @@ impl Class {
 /// A slab loses at most 1/8 of itself to the header, the short end and
 /// the rounding to whole blocks. Classes up to 112 B take 1 KiB slabs,
 /// up to 224 B 2 KiB slabs, up to 448 B 4 KiB slabs, and so on up to
-/// `SLAB` ([`slab_size`](Self::slab_size) tells); the larger classes take
-/// their block from `B` directly, the class size aligned as asked (not the
-/// class's own alignment, which costs TLSF up to half the heap). Which way
-/// a block went follows from its layout alone, so a free needs no lookup.
+/// `SLAB` ([`slab_size`](Self::slab_size) tells); requests of the larger
+/// classes go to `B` as they are (rounding them to their class would only
+/// waste `B`'s memory), after one comparison of their size. Which way a
+/// block went follows from its layout alone, so a free needs no lookup.
 ///
 /// **Choosing `SLAB`.** Slabs are aligned to their size, and a heap that
 /// cannot place aligned blocks densely holds few large ones: a 16 KiB TLSF
@@ -83,14 +82,15 @@ impl Class {
 /// the layout, a free-list pop or push, and a list link when a slab fills
 /// or gets its first free block; taking a slab from `B` or giving one back
 /// adds one call of `B`, and giving back the kept slabs O(classes) calls.
-/// No per-block overhead: a block takes its class size. Blocks served by
-/// `B` cost what `B` costs.
+/// No per-block overhead: a block takes its class size. Requests for `B`
+/// cost what `B` costs, and a comparison.
 ///
-/// **Sizes.** [`usable_size`](ByteAllocator::usable_size) of a class block
+/// **Sizes.** [`usable_size`](ByteAllocator::usable_size) of a slab block
 /// is its class size; `dealloc` takes any size from the one asked for to
-/// it (they all map to the class). A resize in place stays within the
-/// class; a resize to another class, or between a class and none, moves
-/// the block. Blocks without a class resize as `B` resizes them.
+/// it (they all map to the class). A slab block resizes in place within
+/// its class; a resize to another class, or between a slab and `B`, moves
+/// the block. Blocks of `B` have `B`'s usable size and resize as `B`
+/// resizes them.
 ///
 /// **Figures.** `total` is `B`'s; `used` is `B`'s less the room in the
 /// slabs it holds that no live block takes (each slab's size less its live
@@ -104,9 +104,9 @@ impl Class {
 /// block), which counts as used while the slab is held. A slab's header
 /// and short end, at most 1/8 of it, count as available, as its free
 /// blocks do.
-/// `largest_free` is `B`'s above 4 KiB; otherwise the largest class sure
-/// to be served now (a class `B` serves, within `B`'s answer, or a class
-/// with a free block in a slab at hand).
+/// `largest_free` is `B`'s when it is above the largest slab block (224 B
+/// by default); otherwise the largest slab class with a free block at
+/// hand.
 ///
 /// Memory given to the layer goes to `B`. It implements [`Owns`] when `B`
 /// does.
@@ -146,7 +146,16 @@ unsafe impl<B: Send, const SLAB: usize> Send for SizeClasses<B, SLAB> {}
 
 impl<B, const SLAB: usize> SizeClasses<B, SLAB> {
     /// Where each class's blocks come from.
-    const GEOMETRY: [Geometry; CLASSES] = Geometry::table(SLAB);
+    /// (A reference, so that indexing it at run time reads one static
+    /// table.)
+    const GEOMETRY: &'static [Geometry; CLASSES] = &Geometry::table(SLAB);
+
+    /// How many classes, the smallest ones, are served from slabs.
+    const SLAB_CLASSES: usize = Geometry::slab_classes(Self::GEOMETRY);
+
+    /// The largest block served from a slab: larger requests go to `B`
+    /// without a look at the class table.
+    const LARGEST_SLAB_BLOCK: usize = class_size(Self::SLAB_CLASSES - 1);
 
     /// Size classes over `backing`; `const`, so that it can sit in a
     /// `static` (all zeros when `backing` is, as every heap of this
@@ -161,12 +170,27 @@ impl<B, const SLAB: usize> SizeClasses<B, SLAB> {
     }
 
     /// The size of the slabs that serve `layout`, or `None` when `B` serves
-    /// it directly (a class of 8 blocks would not fit in `SLAB` bytes, or
-    /// the layout has no class).
+    /// it (its class does not fit 8 blocks to a slab of `SLAB` bytes, or it
+    /// has no class).
     #[must_use]
     pub const fn slab_size(layout: Layout) -> Option<usize> {
+        match Self::slab_class(layout) {
+            Some(c) => Some(Self::GEOMETRY[c].slab),
+            None => None,
+        }
+    }
+
+    /// The class of a layout served from slabs; `None` for one served by
+    /// `B`. Every size a block may be freed with gets the same answer: a
+    /// slab block's sizes all lie within its class, and a larger size (or
+    /// the same alignment) never maps to a smaller class.
+    #[inline]
+    const fn slab_class(layout: Layout) -> Option<usize> {
+        if layout.size() > Self::LARGEST_SLAB_BLOCK {
+            return None;
+        }
         match class_of(layout) {
-            Some(c) if Self::GEOMETRY[c].is_slab() => Some(Self::GEOMETRY[c].slab),
+            Some(c) if c < Self::SLAB_CLASSES => Some(c),
             _ => None,
         }
     }
@@ -185,17 +209,6 @@ impl<B, const SLAB: usize> SizeClasses<B, SLAB> {
     /// they are still in use.
     pub unsafe fn backing_mut(&mut self) -> &mut B {
         &mut self.backing
-    }
-
-    /// The layout a block of `class` served by `B` directly is asked for
-    /// and freed with: the class size, aligned as the request was.
-    #[inline]
-    const fn direct_layout(class: usize, align: usize) -> Layout {
-        // SAFETY: `align` is a layout's alignment, a power of two at most
-        // the class's (the class was chosen to be at least that aligned),
-        // which divides the class size (at most 4096): no rounding, no
-        // overflow.
-        unsafe { Layout::from_size_align_unchecked(class_size(class), align) }
     }
 }
 
@@ -363,23 +376,22 @@ impl<B: BaseAllocator, const SLAB: usize> BaseAllocator for SizeClasses<B, SLAB>
     }
 }
 
-// SAFETY: a block without a class is `B`'s, and every operation on it goes
-// to `B` (a size it may be freed with has no class either). A block of a
-// class served by `B` is `B`'s block for `direct_layout`, which every
-// fitting layout maps back to (all map to the same class, and the
-// alignment is kept). A slab block is a whole class-size block inside a
-// live slab, a block of `B`: aligned (the slab is aligned to its size, a
-// multiple of the class's alignment, and blocks are class-size multiples
-// from its start), before the header, handed out once until freed, found
-// again by masking; the layer writes only into free blocks and headers.
-// `resize_in_place` keeps a class block within its class.
+// SAFETY: a block not served from slabs is `B`'s, and every operation on
+// it goes to `B` with the caller's layout (every size it may be freed
+// with is one `B` accepts, and maps to no slab class: see `slab_class`).
+// A slab block is a whole class-size block inside a live slab, a block of
+// `B`: aligned (the slab is aligned to its size, a multiple of the class's
+// alignment, and blocks are class-size multiples from its start), before
+// the header, handed out once until freed, found again by masking; the
+// layer writes only into free blocks and headers. `resize_in_place` keeps
+// a slab block within its class, and a block of `B` out of every slab
+// class.
 unsafe impl<B: ByteAllocator, const SLAB: usize> ByteAllocator for SizeClasses<B, SLAB> {
     #[inline]
     fn alloc(&mut self, layout: Layout) -> AllocResult<NonNull<u8>> {
         check_layout(layout)?;
-        match class_of(layout) {
-            Some(c) if Self::GEOMETRY[c].is_slab() => self.slab_alloc(c),
-            Some(c) => self.backing_alloc(Self::direct_layout(c, layout.align())),
+        match Self::slab_class(layout) {
+            Some(c) => self.slab_alloc(c),
             None => self.backing_alloc(layout),
         }
     }
@@ -387,23 +399,22 @@ unsafe impl<B: ByteAllocator, const SLAB: usize> ByteAllocator for SizeClasses<B
     #[inline]
     unsafe fn dealloc(&mut self, ptr: NonNull<u8>, layout: Layout) {
         // SAFETY: the block is live fitting `layout` (caller), which maps
-        // to the class (or none) it was allocated for.
+        // to the slab class (or to `B`) it was allocated from.
         unsafe {
-            match class_of(layout) {
-                Some(c) if Self::GEOMETRY[c].is_slab() => self.slab_dealloc(c, ptr),
-                Some(c) => self.backing.dealloc(ptr, Self::direct_layout(c, layout.align())),
+            match Self::slab_class(layout) {
+                Some(c) => self.slab_dealloc(c, ptr),
                 None => self.backing.dealloc(ptr, layout),
             }
         }
     }
 
-    /// In place within the block's class; `B`'s for a block that has no
-    /// class and keeps none; `Unsupported` from a class to another or to
-    /// none (the block moves).
+    /// In place within a slab block's class; `B`'s for a block of `B` whose
+    /// new size `B` also serves; `Unsupported` between the two (the block
+    /// moves).
     unsafe fn resize_in_place(&mut self, ptr: NonNull<u8>, layout: Layout, new_size: usize) -> AllocResult {
         let new = Layout::from_size_align(new_size, layout.align()).map_err(|_| AllocError::InvalidParam)?;
         check_layout(new)?;
-        match (class_of(layout), class_of(new)) {
+        match (Self::slab_class(layout), Self::slab_class(new)) {
             // SAFETY: forwarded from the caller: a block of `B`.
             (None, None) => unsafe { self.backing.resize_in_place(ptr, layout, new_size) },
             (Some(a), Some(b)) if a == b => Ok(()),
@@ -411,21 +422,21 @@ unsafe impl<B: ByteAllocator, const SLAB: usize> ByteAllocator for SizeClasses<B
         }
     }
 
-    /// The class size; `B`'s for a block without a class.
+    /// A slab block's class size; `B`'s for a block of `B`.
     #[inline]
     unsafe fn usable_size(&self, ptr: NonNull<u8>, layout: Layout) -> usize {
-        match class_of(layout) {
+        match Self::slab_class(layout) {
             Some(c) => class_size(c),
             // SAFETY: forwarded from the caller: a block of `B`.
             None => unsafe { self.backing.usable_size(ptr, layout) },
         }
     }
 
-    /// `B`'s between two layouts without a class (so `B`'s own growth in
+    /// `B`'s between two layouts `B` serves (so `B`'s own growth in
     /// place); otherwise in place within the class, else moved.
     unsafe fn grow(&mut self, ptr: NonNull<u8>, old: Layout, new: Layout) -> AllocResult<NonNull<u8>> {
         check_grow(old, new)?;
-        if class_of(old).is_none() && class_of(new).is_none() {
+        if Self::slab_class(old).is_none() && Self::slab_class(new).is_none() {
             // SAFETY: forwarded from the caller: a block of `B`.
             return unsafe { self.backing.grow(ptr, old, new) };
         }
@@ -436,7 +447,7 @@ unsafe impl<B: ByteAllocator, const SLAB: usize> ByteAllocator for SizeClasses<B
     /// As [`grow`](Self::grow).
     unsafe fn shrink(&mut self, ptr: NonNull<u8>, old: Layout, new: Layout) -> AllocResult<NonNull<u8>> {
         check_shrink(old, new)?;
-        if class_of(old).is_none() && class_of(new).is_none() {
+        if Self::slab_class(old).is_none() && Self::slab_class(new).is_none() {
             // SAFETY: forwarded from the caller: a block of `B`.
             return unsafe { self.backing.shrink(ptr, old, new) };
         }
@@ -450,46 +461,40 @@ unsafe impl<B: ByteAllocator, const SLAB: usize> ByteAllocator for SizeClasses<B
         Figures::new(b.total, b.used.saturating_sub(self.slack))
     }
 
-    /// `B`'s answer when above 4 KiB; else the largest class sure to be
-    /// served now. O(classes).
+    /// `B`'s answer when it is above the largest slab block (such a
+    /// request goes to `B`); else the largest slab class with a free block
+    /// at hand (0 when none has). O(classes).
     fn largest_free(&self) -> Option<usize> {
         let b = self.backing.largest_free()?;
-        if b > MAX_CLASS_SIZE {
+        if b > Self::LARGEST_SLAB_BLOCK {
             return Some(b);
         }
-        let sure = (0..CLASSES).rev().find(|&c| {
+        let sure = (0..Self::SLAB_CLASSES).rev().find(|&c| {
             let class = &self.classes[c];
-            if Self::GEOMETRY[c].is_slab() {
-                class.partial.head().is_some() || class.cached.is_some()
-            } else {
-                class_size(c) <= b
-            }
+            class.partial.head().is_some() || class.cached.is_some()
         });
         Some(sure.map_or(0, class_size))
     }
 }
 
-// SAFETY: a live block without a class, or of a class `B` serves, is a
-// live block of `B` for the layout `B` is asked about, which `B` owns; a
-// slab block lies inside its slab's blocks, a live block of `B` for the
-// slab layout, which `B` owns. Outside `B`'s memory `B` answers false for
-// each (a slab's start lies at or below the pointer, within the slab).
+// SAFETY: a live block of `B` is asked about with a layout it may be freed
+// with, which `B` owns; a slab block lies inside its slab's blocks, a live
+// block of `B` for the slab layout, which `B` owns. Outside `B`'s memory
+// `B` answers false for each (a slab's start lies at or below the pointer,
+// within the slab).
 unsafe impl<B: ByteAllocator + Owns, const SLAB: usize> Owns for SizeClasses<B, SLAB> {
     #[inline]
     fn owns(&self, ptr: NonNull<u8>, layout: Layout) -> bool {
-        match class_of(layout) {
-            Some(c) if Self::GEOMETRY[c].is_slab() => {
-                let g = &Self::GEOMETRY[c];
-                let addr = ptr.addr().get();
-                let base = g.base(addr);
-                let in_blocks = addr - base < g.blocks as usize * class_size(c);
-                match NonNull::new(ptr.as_ptr().with_addr(base)) {
-                    Some(start) => in_blocks && self.backing.owns(start, g.layout()),
-                    None => false,
-                }
-            }
-            Some(c) => self.backing.owns(ptr, Self::direct_layout(c, layout.align())),
-            None => self.backing.owns(ptr, layout),
+        let Some(c) = Self::slab_class(layout) else {
+            return self.backing.owns(ptr, layout);
+        };
+        let g = &Self::GEOMETRY[c];
+        let addr = ptr.addr().get();
+        let base = g.base(addr);
+        let in_blocks = addr - base < g.blocks as usize * class_size(c);
+        match NonNull::new(ptr.as_ptr().with_addr(base)) {
+            Some(start) => in_blocks && self.backing.owns(start, g.layout()),
+            None => false,
         }
     }
 }

@@ -87,6 +87,25 @@ impl Geometry {
         table
     }
 
+    /// How many classes the table serves from slabs: always the smallest
+    /// ones (a class that fits 8 blocks to a slab lets every smaller one).
+    ///
+    /// # Panics
+    /// At compile time, should the slab classes not be the smallest ones.
+    pub(crate) const fn slab_classes(table: &[Geometry; CLASSES]) -> usize {
+        let mut count = 0;
+        while count < CLASSES && table[count].is_slab() {
+            count += 1;
+        }
+        let mut c = count;
+        while c < CLASSES {
+            assert!(!table[c].is_slab(), "SizeClasses: the slab classes are the smallest ones");
+            c += 1;
+        }
+        assert!(count > 0, "SizeClasses: the smallest class is served from slabs");
+        count
+    }
+
     /// `true` for a class served from slabs.
     #[inline]
     pub(crate) const fn is_slab(&self) -> bool {
