@@ -71,21 +71,42 @@ pub const fn class_layout(class: usize) -> Layout {
 }
 
 /// The smallest class whose blocks hold `size` bytes, ignoring alignment;
-/// `None` above [`MAX_CLASS_SIZE`]. A size of 0 is class 0.
+/// `None` above [`MAX_CLASS_SIZE`]. A size of 0 is class 0. One table
+/// lookup.
 #[inline]
 #[must_use]
 pub const fn class_of_size(size: usize) -> Option<usize> {
-    if size <= 128 {
-        return Some(size.saturating_sub(1) / 16);
-    }
     if size > MAX_CLASS_SIZE {
         return None;
+    }
+    // Class sizes are multiples of 16: a size's class is its 16-byte
+    // granule count's.
+    Some(BY_GRANULES[size.div_ceil(16)] as usize)
+}
+
+/// The class of each multiple of 16 bytes up to [`MAX_CLASS_SIZE`], by
+/// granule count.
+const BY_GRANULES: [u8; MAX_CLASS_SIZE / 16 + 1] = {
+    let mut table = [0; MAX_CLASS_SIZE / 16 + 1];
+    let mut g = 0;
+    while g < table.len() {
+        table[g] = compute_class(g * 16) as u8;
+        g += 1;
+    }
+    table
+};
+
+/// The class of `size` (at most [`MAX_CLASS_SIZE`]) by arithmetic: steps of
+/// 16 up to 128, then four per power of two.
+const fn compute_class(size: usize) -> usize {
+    if size <= 128 {
+        return size.saturating_sub(1) / 16;
     }
     // 2^k < size <= 2^(k+1), with k >= 7.
     let k = (usize::BITS - 1 - (size - 1).leading_zeros()) as usize;
     let step = 1 << (k - 2);
     let in_group = (size - (1 << k)).div_ceil(step) - 1;
-    Some(8 + (k - 7) * 4 + in_group)
+    8 + (k - 7) * 4 + in_group
 }
 
 /// The smallest class whose blocks hold a block of `layout`: at least its

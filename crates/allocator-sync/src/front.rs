@@ -35,34 +35,40 @@ pub(crate) trait Front {
     fn flush_here(&self) -> usize;
 }
 
-/// `GlobalAlloc::alloc` for a front. Out of memory, it gives the calling
-/// context's magazines back (the depot's go back to the heap on their own)
-/// and tries once more.
+/// `GlobalAlloc::alloc` for a front: the calling context's loaded
+/// magazine, else (out of line) everything else.
 #[inline]
 pub(crate) fn alloc<F: Front>(front: &F, layout: Layout) -> *mut u8 {
+    if let Some(class) = class_of(layout) {
+        // SAFETY: the cache holds only free blocks of their classes from
+        // this depot's heap (every block it is given is freed with its
+        // class's layout).
+        if let Some(Some(p)) = front.with_cache(|cache| unsafe { cache.pop(class) }) {
+            return p.as_ptr();
+        }
+    }
+    alloc_slow(front, layout)
+}
+
+/// Swaps or refills a magazine, or serves a block the magazines do not
+/// hold; out of memory, it gives the calling context's magazines back (the
+/// depot's go back to the heap on their own) and tries once more.
+#[inline(never)]
+fn alloc_slow<F: Front>(front: &F, layout: Layout) -> *mut u8 {
     let p = try_alloc(front, layout);
-    if p.is_null() {
-        return retry(front, layout);
+    if p.is_null() && front.flush_here() > 0 {
+        return try_alloc(front, layout);
     }
     p
 }
 
-#[cold]
-fn retry<F: Front>(front: &F, layout: Layout) -> *mut u8 {
-    if front.flush_here() == 0 {
-        return ptr::null_mut();
-    }
-    try_alloc(front, layout)
-}
-
-#[inline]
 fn try_alloc<F: Front>(front: &F, layout: Layout) -> *mut u8 {
     let Some(class) = class_of(layout) else {
-        return large_alloc(front, layout);
+        return ops::allocate(front.depot().locked(), layout)
+            .map_or(ptr::null_mut(), |b| b.cast::<u8>().as_ptr());
     };
     let depot = front.depot();
-    // SAFETY: the cache holds only free blocks of their classes from this
-    // depot's heap (every block it is given is freed with its class).
+    // SAFETY: as in `alloc`.
     let cached = front.with_cache(|cache| unsafe { cache.alloc(class, depot) });
     match cached {
         Some(p) => p.map_or(ptr::null_mut(), NonNull::as_ptr),
@@ -70,12 +76,8 @@ fn try_alloc<F: Front>(front: &F, layout: Layout) -> *mut u8 {
     }
 }
 
-#[cold]
-fn large_alloc<F: Front>(front: &F, layout: Layout) -> *mut u8 {
-    ops::allocate(front.depot().locked(), layout).map_or(ptr::null_mut(), |b| b.cast::<u8>().as_ptr())
-}
-
-/// `GlobalAlloc::dealloc` for a front.
+/// `GlobalAlloc::dealloc` for a front: onto the calling context's loaded
+/// magazine, else (out of line) everything else.
 ///
 /// # Safety
 /// `ptr` is a live block of this front allocated for `layout` (any size
@@ -83,14 +85,28 @@ fn large_alloc<F: Front>(front: &F, layout: Layout) -> *mut u8 {
 #[inline]
 pub(crate) unsafe fn dealloc<F: Front>(front: &F, ptr: *mut u8, layout: Layout) {
     let Some(block) = NonNull::new(ptr) else { return };
+    if let Some(class) = class_of(layout) {
+        // SAFETY: a block of a class came from the heap with the class's
+        // layout (cached or not), and the caller gives it up.
+        if let Some(true) = front.with_cache(|cache| unsafe { cache.push(class, block) }) {
+            return;
+        }
+    }
+    // SAFETY: forwarded from the caller.
+    unsafe { dealloc_slow(front, block, layout) }
+}
+
+/// # Safety
+/// As `dealloc`.
+#[inline(never)]
+unsafe fn dealloc_slow<F: Front>(front: &F, block: NonNull<u8>, layout: Layout) {
     let Some(class) = class_of(layout) else {
         // SAFETY: forwarded from the caller; such blocks came from the heap
         // for their own layout.
         return unsafe { ops::deallocate(front.depot().locked(), block, layout) };
     };
     let depot = front.depot();
-    // SAFETY: a block of a class came from the heap with the class's
-    // layout (cached or not), and the caller gives it up.
+    // SAFETY: as in `dealloc`.
     let done = front.with_cache(|cache| unsafe { cache.free(class, block, depot) });
     if done.is_none() {
         // SAFETY: as above.

@@ -181,6 +181,33 @@ impl Cache {
         Self { pairs: [Pair { loaded: Mag::EMPTY, previous: Mag::EMPTY }; CLASSES] }
     }
 
+    /// A free block of `class` (`class < CLASSES`) from the loaded
+    /// magazine, if it has one.
+    ///
+    /// # Safety
+    /// As `alloc`.
+    #[inline]
+    pub(crate) unsafe fn pop(&mut self, class: usize) -> Option<NonNull<u8>> {
+        // SAFETY: the cache's invariant.
+        unsafe { self.pairs.get_mut(class)?.loaded.pop() }
+    }
+
+    /// Keeps `block` in the loaded magazine if it has room; `false` (and
+    /// nothing changed) when it is full.
+    ///
+    /// # Safety
+    /// As `free`.
+    #[inline]
+    pub(crate) unsafe fn push(&mut self, class: usize, block: NonNull<u8>) -> bool {
+        let Some(pair) = self.pairs.get_mut(class) else { return false };
+        if pair.loaded.len() >= rounds(class) {
+            return false;
+        }
+        // SAFETY: forwarded from the caller.
+        unsafe { pair.loaded.push(block) };
+        true
+    }
+
     /// A free block of `class` (`class < CLASSES`), from the loaded
     /// magazine, else by swapping or refilling; `None` when the supply has
     /// nothing.
