@@ -9,7 +9,7 @@
 
 use allocator::{
     bitmap::BitAlloc4K,
-    compose::{Fallback, Pool, Refill, Region, Segregator},
+    compose::{Checked, Fallback, Pool, Refill, Region, Segregator},
     AllocResult, BitmapIdAllocator, BitmapPageAllocator, BuddyPageAllocator, Figures, IdAllocator, InitHeap,
     Locked, PageAllocator, SlabByteAllocator, SpinLock, TicketLock, TlsfByteAllocator,
 };
@@ -78,9 +78,16 @@ pub static STATIC_LOCKED_FALLBACK: Locked<Fallback<Pool<64>, TlsfByteAllocator>>
 pub static STATIC_LOCKED_KERNEL_HEAP: Locked<Refill<TlsfByteAllocator, BitmapPageAllocator<4096>>> =
     Locked::new(unsafe { Refill::new(TlsfByteAllocator::new(), BitmapPageAllocator::new()) });
 
+/// A checked TLSF heap, as a debug build of a firmware keeps it: canaries
+/// around every block, a table of up to 256 live blocks and a quarantine of
+/// the 16 latest frees, all inside the value (zeros until used).
+#[no_mangle]
+pub static STATIC_LOCKED_CHECKED: Locked<Checked<TlsfByteAllocator, 256, 16>> =
+    Locked::new(Checked::new(TlsfByteAllocator::new()));
+
 /// The figures of every static byte heap, and the sizes of the page and
 /// id allocators: touches each, so that none is dropped from a binary.
-pub fn figures() -> ([AllocResult<Figures>; 10], [AllocResult<usize>; 3]) {
+pub fn figures() -> ([AllocResult<Figures>; 11], [AllocResult<usize>; 3]) {
     (
         [
             STATIC_LOCKED_TLSF.figures(),
@@ -93,6 +100,7 @@ pub fn figures() -> ([AllocResult<Figures>; 10], [AllocResult<usize>; 3]) {
             STATIC_LOCKED_SMALL_BLOCKS.figures(),
             STATIC_LOCKED_FALLBACK.figures(),
             STATIC_LOCKED_KERNEL_HEAP.figures(),
+            STATIC_LOCKED_CHECKED.figures(),
         ],
         [
             STATIC_LOCKED_BITMAP_PAGES.with(|p| PageAllocator::total_pages(&**p)),
