@@ -12,11 +12,13 @@ use allocator_core::{
 
 use slab::{Geometry, Partial, Slab};
 
-/// The slabs of one class: those with a free block, and at most one empty
-/// slab kept for the next request.
+/// The slabs of one class: those with a free block, among them at most one
+/// empty slab kept for the next requests.
 #[derive(Clone, Copy, Debug)]
 struct Class {
     partial: Partial,
+    /// The kept empty slab: on `partial`, so that the next request takes a
+    /// block from it as from any other slab.
     cached: Option<NonNull<Slab>>,
 }
 
@@ -224,6 +226,8 @@ impl<B: ByteAllocator, const SLAB: usize> SizeClasses<B, SLAB> {
         for (class, geometry) in Self::GEOMETRY.iter().enumerate() {
             let c = &mut self.classes[class];
             if let Some(slab) = c.cached.take() {
+                // SAFETY: a kept slab is on its class's list.
+                unsafe { c.partial.remove(slab) };
                 self.slack = self.slack.saturating_sub(geometry.slab);
                 // SAFETY: the header of a kept slab, a live one.
                 let start = unsafe { geometry.start_of(slab) };
@@ -246,8 +250,8 @@ impl<B: ByteAllocator, const SLAB: usize> SizeClasses<B, SLAB> {
         }
     }
 
-    /// A block of slab class `class`: from a slab with a free block, else
-    /// the kept empty slab, else a new slab.
+    /// A block of slab class `class`: from a slab with a free block (the
+    /// kept empty one among them), else from a new slab.
     #[inline]
     fn slab_alloc(&mut self, class: usize) -> AllocResult<NonNull<u8>> {
         let g = &Self::GEOMETRY[class];
@@ -258,6 +262,10 @@ impl<B: ByteAllocator, const SLAB: usize> SizeClasses<B, SLAB> {
         };
         // SAFETY: a slab on the class's list is live and has a free block.
         let (block, full) = unsafe { Slab::take(slab, g, size) };
+        if self.classes[class].cached == Some(slab) {
+            // No longer empty.
+            self.classes[class].cached = None;
+        }
         if full {
             // SAFETY: it is on the list (its head).
             unsafe { self.classes[class].partial.remove(slab) };
@@ -267,26 +275,15 @@ impl<B: ByteAllocator, const SLAB: usize> SizeClasses<B, SLAB> {
         Ok(block)
     }
 
-    /// Puts an empty slab on the class's list: the kept one, else a new
-    /// one from `B`.
+    /// Puts a new slab from `B` on the class's list (which is empty, so
+    /// no slab is kept for the class).
     #[cold]
     fn fresh_slab(&mut self, class: usize) -> AllocResult<NonNull<Slab>> {
         let g = &Self::GEOMETRY[class];
-        let slab = match self.classes[class].cached.take() {
-            Some(slab) => {
-                // SAFETY: the header of a kept slab, a live one.
-                let start = unsafe { g.start_of(slab) };
-                // SAFETY: the kept slab is a live block of `B` for the
-                // slab layout, with no live block: restarted, it is empty.
-                unsafe { Slab::start(start, g) }
-            }
-            None => {
-                let start = self.backing_alloc(g.layout())?;
-                self.slack = self.slack.saturating_add(g.slab);
-                // SAFETY: a fresh block of `B` for the slab layout.
-                unsafe { Slab::start(start, g) }
-            }
-        };
+        let start = self.backing_alloc(g.layout())?;
+        self.slack = self.slack.saturating_add(g.slab);
+        // SAFETY: a fresh block of `B` for the slab layout.
+        let slab = unsafe { Slab::start(start, g) };
         // SAFETY: a live slab in no list.
         unsafe { self.classes[class].partial.push(slab) };
         Ok(slab)
@@ -315,19 +312,19 @@ impl<B: ByteAllocator, const SLAB: usize> SizeClasses<B, SLAB> {
         }
     }
 
-    /// A slab of `class` whose last block was just freed: kept, or given
-    /// back to `B`.
+    /// A slab of `class` whose last block was just freed: kept where it is
+    /// on the list, or given back to `B`.
     ///
     /// # Safety
     /// `slab` is a live slab of the class on its list, holding no block.
     #[cold]
     unsafe fn empty_slab(&mut self, class: usize, slab: NonNull<Slab>) {
         let g = &Self::GEOMETRY[class];
-        // SAFETY: on the list (caller).
-        unsafe { self.classes[class].partial.remove(slab) };
         if self.live > 0 && self.classes[class].cached.is_none() {
             self.classes[class].cached = Some(slab);
         } else {
+            // SAFETY: on the list (caller).
+            unsafe { self.classes[class].partial.remove(slab) };
             self.slack = self.slack.saturating_sub(g.slab);
             // SAFETY: the header of a live slab (caller).
             let start = unsafe { g.start_of(slab) };
@@ -469,10 +466,7 @@ unsafe impl<B: ByteAllocator, const SLAB: usize> ByteAllocator for SizeClasses<B
         if b > Self::LARGEST_SLAB_BLOCK {
             return Some(b);
         }
-        let sure = (0..Self::SLAB_CLASSES).rev().find(|&c| {
-            let class = &self.classes[c];
-            class.partial.head().is_some() || class.cached.is_some()
-        });
+        let sure = (0..Self::SLAB_CLASSES).rev().find(|&c| self.classes[c].partial.head().is_some());
         Some(sure.map_or(0, class_size))
     }
 }
