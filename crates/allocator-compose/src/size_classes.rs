@@ -85,7 +85,9 @@ impl Class {
 /// or gets its first free block; taking a slab from `B` or giving one back
 /// adds one call of `B`, and giving back the kept slabs O(classes) calls.
 /// No per-block overhead: a block takes its class size. Requests for `B`
-/// cost what `B` costs, and a comparison.
+/// cost what `B` costs, and a comparison. The minimum region is `B`'s,
+/// though a slab class is served only once `B` can place a slab (1 or
+/// 2 KiB by default, aligned to its size).
 ///
 /// **Sizes.** [`usable_size`](ByteAllocator::usable_size) of a slab block
 /// is its class size; `dealloc` takes any size from the one asked for to
@@ -184,8 +186,9 @@ impl<B, const SLAB: usize> SizeClasses<B, SLAB> {
 
     /// The class of a layout served from slabs; `None` for one served by
     /// `B`. Every size a block may be freed with gets the same answer: a
-    /// slab block's sizes all lie within its class, and a larger size (or
-    /// the same alignment) never maps to a smaller class.
+    /// slab block's sizes all lie within its class, and a larger size with
+    /// the same alignment never maps to a smaller class (so a block of `B`
+    /// freed with more than it asked for still maps to `B`).
     #[inline]
     const fn slab_class(layout: Layout) -> Option<usize> {
         if layout.size() > Self::LARGEST_SLAB_BLOCK {
@@ -337,8 +340,8 @@ impl<B: ByteAllocator, const SLAB: usize> SizeClasses<B, SLAB> {
         }
     }
 
-    /// A resize that is not a grow or shrink between two classless layouts:
-    /// in place within the class (or `B`'s in place), else moved.
+    /// A resize that is not between two layouts `B` serves: in place
+    /// within a slab class, else moved.
     ///
     /// # Safety
     /// `ptr` is live fitting `old`; `new` is a checked resize of it.
