@@ -551,8 +551,10 @@ impl<A, const LIVE: usize, const QUARANTINE: usize, R> Checked<A, LIVE, QUARANTI
         self.q_len
     }
 
-    /// Calls `f` with every live block, in no particular order: at the end
-    /// of a test or a phase, these are the leaks. O(`LIVE`).
+    /// Calls `f` with every live block (address, layout, sequence number,
+    /// where it was allocated), in no particular order: at the end of a
+    /// test or a phase, these are the leaks; `Display` prints each on a
+    /// line. O(`LIVE`).
     pub fn leaks(&self, mut f: impl FnMut(LeakedBlock)) {
         for e in self.live.iter().filter(|e| !e.ptr.is_null()) {
             if let Ok(layout) = Layout::from_size_align(e.size, e.align) {
