@@ -164,4 +164,99 @@ pub mod policy {
 
     /// Any policy with allocation statistics.
     pub type Counted<A> = Proxy<A, Stats>;
+
+    /// Slabs of 32 KiB at most: every size class (up to 4 KiB) from slabs,
+    /// for heaps of many MiB.
+    pub const LARGE_SLABS: usize = 32 * 1024;
+
+    /// The firmware heap: size classes (slabs of up to 2 KiB, for heaps
+    /// from a few KiB) over TLSF, behind a critical section, so that
+    /// interrupt handlers may allocate while the main loop does. Set up
+    /// by `I` (an [`InitHeap`](crate::InitHeap) claiming a
+    /// [`StaticMemory`](crate::StaticMemory)); [`firmware`] makes one.
+    ///
+    /// ```
+    /// # use critical_section as _; // the host's critical section, for this example
+    /// use allocator::policy::{firmware, Firmware};
+    /// use allocator::{AllocError, AllocResult, BaseAllocator, InitHeap, StaticMemory};
+    ///
+    /// static ARENA: StaticMemory<{ 48 * 1024 }> = StaticMemory::new();
+    /// struct Arena;
+    /// impl InitHeap<allocator::compose::SizeClasses<allocator::TlsfByteAllocator>> for Arena {
+    ///     fn init(heap: &mut allocator::compose::SizeClasses<allocator::TlsfByteAllocator>) -> AllocResult {
+    ///         heap.add_static(ARENA.take().ok_or(AllocError::AlreadyInitialized)?)
+    ///     }
+    /// }
+    ///
+    /// // #[global_allocator]
+    /// static HEAP: Firmware<Arena> = firmware();
+    /// # let layout = core::alloc::Layout::new::<[u8; 512]>();
+    /// # let block = HEAP.with(|h| allocator::ByteAllocator::alloc(h, layout)).unwrap().unwrap();
+    /// # unsafe { HEAP.with(|h| allocator::ByteAllocator::dealloc(h, block, layout)) }.unwrap();
+    /// ```
+    #[cfg(all(feature = "tlsf", feature = "critical-section"))]
+    #[cfg_attr(docsrs, doc(cfg(all(feature = "tlsf", feature = "critical-section"))))]
+    pub type Firmware<I = crate::NoInit> =
+        crate::Locked<SizeClasses<crate::TlsfByteAllocator>, crate::CriticalSectionLock, I>;
+
+    /// An empty [`Firmware`] heap, for a `static`.
+    #[cfg(all(feature = "tlsf", feature = "critical-section"))]
+    #[cfg_attr(docsrs, doc(cfg(all(feature = "tlsf", feature = "critical-section"))))]
+    pub const fn firmware<I>() -> Firmware<I> {
+        crate::Locked::new(SizeClasses::new(crate::TlsfByteAllocator::new()))
+    }
+
+    /// The kernel heap with per-CPU magazines: magazines per CPU (`C` says
+    /// which, under [`CpuId`](crate::CpuId)'s contract) over size classes
+    /// over TLSF refilled from a bitmap page allocator of `PAGE_SIZE`-byte
+    /// pages. Built as `PerCpu::new(SizeClasses::new(unsafe {
+    /// Refill::new(TlsfByteAllocator::new(), pages) }))`, `Refill::new`'s
+    /// contract being the kernel's (the pages are real memory).
+    #[cfg(all(feature = "tlsf", feature = "bitmap"))]
+    #[cfg_attr(docsrs, doc(cfg(all(feature = "tlsf", feature = "bitmap"))))]
+    pub type KernelPerCpu<C, const CPUS: usize, const PAGE_SIZE: usize = 4096> =
+        crate::PerCpu<SizeClasses<KernelHeap<PAGE_SIZE>, LARGE_SLABS>, C, CPUS>;
+
+    /// The shared layer of the [`Hosted`] heap: size classes over TLSF
+    /// (given memory by `I`), behind a [`YieldLock`](crate::YieldLock).
+    #[cfg(all(feature = "tlsf", feature = "std"))]
+    #[cfg_attr(docsrs, doc(cfg(all(feature = "tlsf", feature = "std"))))]
+    pub type HostedDepot<I = crate::NoInit> =
+        crate::Depot<SizeClasses<crate::TlsfByteAllocator, LARGE_SLABS>, crate::YieldLock, I>;
+
+    /// An empty [`HostedDepot`], for a `static`.
+    #[cfg(all(feature = "tlsf", feature = "std"))]
+    #[cfg_attr(docsrs, doc(cfg(all(feature = "tlsf", feature = "std"))))]
+    pub const fn hosted_depot<I>() -> HostedDepot<I> {
+        crate::Depot::new(SizeClasses::new(crate::TlsfByteAllocator::new()))
+    }
+
+    /// The hosted global allocator: per-thread magazines over a
+    /// [`HostedDepot`] (a `static` of its own: the threads' magazines go
+    /// back to it when they exit).
+    ///
+    /// ```
+    /// use allocator::policy::{hosted_depot, Hosted, HostedDepot};
+    /// use allocator::{AllocError, AllocResult, BaseAllocator, InitHeap, StaticMemory};
+    /// use allocator::{compose::SizeClasses, policy::LARGE_SLABS, TlsfByteAllocator};
+    ///
+    /// static ARENA: StaticMemory<{ 8 << 20 }> = StaticMemory::new();
+    /// struct Arena;
+    /// impl InitHeap<SizeClasses<TlsfByteAllocator, LARGE_SLABS>> for Arena {
+    ///     fn init(heap: &mut SizeClasses<TlsfByteAllocator, LARGE_SLABS>) -> AllocResult {
+    ///         heap.add_static(ARENA.take().ok_or(AllocError::AlreadyInitialized)?)
+    ///     }
+    /// }
+    ///
+    /// static DEPOT: HostedDepot<Arena> = hosted_depot();
+    /// // #[global_allocator]
+    /// static HEAP: Hosted<Arena> = Hosted::new(&DEPOT);
+    /// # use core::alloc::{GlobalAlloc, Layout};
+    /// # let layout = Layout::new::<[u8; 100]>();
+    /// # unsafe { let p = HEAP.alloc(layout); assert!(!p.is_null()); HEAP.dealloc(p, layout) };
+    /// ```
+    #[cfg(all(feature = "tlsf", feature = "std"))]
+    #[cfg_attr(docsrs, doc(cfg(all(feature = "tlsf", feature = "std"))))]
+    pub type Hosted<I = crate::NoInit> =
+        crate::ThreadCached<SizeClasses<crate::TlsfByteAllocator, LARGE_SLABS>, crate::YieldLock, I>;
 }

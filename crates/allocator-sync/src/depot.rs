@@ -10,7 +10,7 @@ use allocator_core::{
 
 use crate::{
     magazine::{block_layout, rounds, Cache, Mag, Supply},
-    InitHeap, Lock, Locked, NoInit, SpinLock,
+    Held, InitHeap, Lock, Locked, NoInit, SpinLock,
 };
 
 /// Full magazines the depot keeps per class; more go back to the heap.
@@ -220,6 +220,15 @@ impl<A: ByteAllocator, L: Lock, I: InitHeap<A>> Depot<A, L, I> {
     /// As [`Locked::with`].
     pub fn figures(&self) -> AllocResult<Figures> {
         self.locked.figures()
+    }
+
+    /// Runs `f` on the heap under the lock, as [`Locked::with`] does: for
+    /// its figures, its own methods, or blocks taken from it directly.
+    ///
+    /// # Errors
+    /// As [`Locked::with`].
+    pub fn with<R>(&self, f: impl FnOnce(&mut Held<'_, A>) -> R) -> AllocResult<R> {
+        self.locked.with(|h| f(&mut h.project(|s| &mut s.heap)))
     }
 
     /// Bytes held in the depot's magazines (at most

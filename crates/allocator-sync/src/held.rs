@@ -46,6 +46,12 @@ impl<'a, A: ?Sized> Held<'a, A> {
         Self { heap, state: Some(state), raw: Some(raw) }
     }
 
+    /// A part of the heap (a combinator's inner heap), held by the same
+    /// lock, poisoned with it.
+    pub(crate) fn project<B: ?Sized>(&mut self, f: impl FnOnce(&mut A) -> &mut B) -> Held<'_, B> {
+        Held { heap: f(self.heap), state: self.state, raw: self.raw }
+    }
+
     /// Runs one heap operation; a panic inside it poisons the heap.
     #[inline]
     pub(crate) fn op<R>(&mut self, f: impl FnOnce(&mut A) -> R) -> R {
