@@ -379,19 +379,52 @@ const GLOBAL_ALLOC_TESTS: &[&str] = &[
     "global_alloc",
 ];
 
+/// The magazine fronts and the policies built on them, under threads:
+/// blocks freed on other threads and CPUs, thread exit with blocks in
+/// magazines, the hosted policy as a global allocator.
+const MAGAZINE_TESTS: &[&str] = &[
+    "-p",
+    "allocator-sync",
+    "--test",
+    "magazines",
+    "--test",
+    "yield_lock",
+    "-p",
+    "allocator-kit",
+    "--test",
+    "hosted_global",
+    "--test",
+    "policies",
+];
+
 fn tsan() -> Vec<Job> {
-    let mut args = sanitizer_test("target/tsan");
-    args.extend(GLOBAL_ALLOC_TESTS);
     let supp = format!(
         "suppressions={}/tsan.supp halt_on_error=1",
         env!("CARGO_MANIFEST_DIR").trim_end_matches("/xtask")
     );
-    vec![Job::cargo("x86_64, thread", &args)
-        // The standard library is not rebuilt (no rust-src): see tsan.supp.
-        .env("RUSTFLAGS", "-Zsanitizer=thread -Cunsafe-allow-abi-mismatch=sanitizer")
-        .env("TSAN_OPTIONS", &supp)
-        .env("ALLOCATOR_STRESS_OPS", CHECK_STORM_OPS)
-        .limit(900)]
+    let job = |name: &str, tests: &[&'static str], skip: &[&'static str]| {
+        let mut args = sanitizer_test("target/tsan");
+        args.extend(tests);
+        if !skip.is_empty() {
+            args.push("--");
+            args.extend(skip);
+        }
+        Job::cargo(name, &args)
+            // The standard library is not rebuilt (no rust-src): see tsan.supp.
+            .env("RUSTFLAGS", "-Zsanitizer=thread -Cunsafe-allow-abi-mismatch=sanitizer")
+            .env("TSAN_OPTIONS", &supp)
+            .env("ALLOCATOR_STRESS_OPS", CHECK_STORM_OPS)
+            .limit(900)
+    };
+    vec![
+        job("x86_64, thread: global heaps", GLOBAL_ALLOC_TESTS, &[]),
+        // The single-thread conformance runs of the fronts add nothing here.
+        job(
+            "x86_64, thread: magazines and policies",
+            MAGAZINE_TESTS,
+            &["--skip", "per_cpu::", "--skip", "per_thread::"],
+        ),
+    ]
 }
 
 fn valgrind() -> Vec<Job> {
@@ -413,9 +446,17 @@ fn valgrind() -> Vec<Job> {
 fn stress() -> Vec<Job> {
     let mut args = vec!["test", "--locked", "--no-fail-fast", "--release", "--target-dir", "target/stress"];
     args.extend(GLOBAL_ALLOC_TESTS);
-    vec![Job::cargo("2, 4, 8 threads x 1M operations", &args)
-        .env("ALLOCATOR_STRESS_OPS", "1000000")
-        .limit(600)]
+    let mut magazines =
+        vec!["test", "--locked", "--no-fail-fast", "--release", "--target-dir", "target/stress"];
+    magazines.extend(MAGAZINE_TESTS);
+    vec![
+        Job::cargo("2, 4, 8 threads x 1M operations", &args)
+            .env("ALLOCATOR_STRESS_OPS", "1000000")
+            .limit(600),
+        Job::cargo("magazine fronts and policies, 1M operations", &magazines)
+            .env("ALLOCATOR_STRESS_OPS", "1000000")
+            .limit(600),
+    ]
 }
 
 /// The `rust-version` the workspace declares.

@@ -168,7 +168,10 @@ fn kernel_cpus_free_each_others_blocks_and_every_page_comes_back() {
         })
         .collect();
     drop(txs);
-    for rx in handles.into_iter().map(|h| h.join().unwrap()) {
+    // Every CPU finishes before any receiver goes: a late send must find
+    // its receiver.
+    let receivers: Vec<_> = handles.into_iter().map(|h| h.join().unwrap()).collect();
+    for rx in receivers {
         for (q, l) in rx.try_iter() {
             // SAFETY: sent by a CPU that has finished; freed once.
             unsafe { heap.dealloc(q as *mut u8, l) };
