@@ -201,6 +201,14 @@ impl fmt::Display for Misuse {
 pub trait Report {
     /// One misuse.
     fn report(&mut self, misuse: Misuse);
+
+    /// A block still live when the heap is dropped: a leak (or a block
+    /// the program meant to keep), once for each, in no particular order.
+    /// The default ignores it: walk [`Checked::leaks`] to list them at any
+    /// time before.
+    fn leaked(&mut self, block: LeakedBlock) {
+        let _ = block;
+    }
 }
 
 /// The default [`Report`]: panics with the misuse (`Checked: double free
@@ -381,8 +389,9 @@ impl Freed {
 ///   one slot of the live table: 40 bytes on 64-bit targets, 24 on 32-bit
 ///   ones (address, size, alignment, sequence number, caller).
 /// - **Fixed**: the live table, `LIVE` slots (40 KiB by default on 64-bit
-///   targets), and the quarantine, 56 bytes per slot on 64-bit targets, 40
-///   on 32-bit ones (3.5 KiB by default). Both are inside the value.
+///   targets), and the quarantine, 56 bytes per slot on 64-bit targets, 36
+///   or 40 on 32-bit ones (as `u64` is aligned to 4 or 8 bytes; 3.5 KiB by
+///   default on 64-bit targets). Both are inside the value.
 /// - **Time**: `alloc` and `dealloc` are `A`'s plus an open-addressing
 ///   lookup (O(1) expected; a table near full probes further), 32 canary
 ///   bytes written and checked, and the block's bytes written with poison
@@ -426,8 +435,9 @@ impl Freed {
 ///
 /// Put it at the top of a policy, under the lock: a combinator above it
 /// (a `Fallback` asking [`Owns`]) would route a double free elsewhere
-/// before it could be caught. Dropping it with live blocks is no error
-/// (walk [`leaks`](Self::leaks) first to find them).
+/// before it could be caught. Dropping it with live blocks is no error:
+/// each is given to [`Report::leaked`], which ignores it by default (walk
+/// [`leaks`](Self::leaks) to list them at any time).
 ///
 /// ```
 /// use core::{alloc::Layout, mem::MaybeUninit};
@@ -455,7 +465,7 @@ impl Freed {
 /// }
 /// assert!(matches!(heap.report().0, Some(Misuse::DoubleFree { seq: 1, freed_at: 2, .. })));
 /// ```
-pub struct Checked<A, const LIVE: usize = 1024, const QUARANTINE: usize = 64, R = PanicReport> {
+pub struct Checked<A, const LIVE: usize = 1024, const QUARANTINE: usize = 64, R: Report = PanicReport> {
     inner: A,
     report: R,
     /// Live blocks, by address: open addressing, linear probing,
@@ -472,19 +482,19 @@ pub struct Checked<A, const LIVE: usize = 1024, const QUARANTINE: usize = 64, R 
 
 // SAFETY: the pointers in the tables are blocks of `A`'s memory, which
 // belongs to whoever owns the heap; they move with it.
-unsafe impl<A: Send, const LIVE: usize, const QUARANTINE: usize, R: Send> Send
+unsafe impl<A: Send, const LIVE: usize, const QUARANTINE: usize, R: Report + Send> Send
     for Checked<A, LIVE, QUARANTINE, R>
 {
 }
 
 // SAFETY: through `&self`, only the tables are read (never the memory the
 // pointers point to).
-unsafe impl<A: Sync, const LIVE: usize, const QUARANTINE: usize, R: Sync> Sync
+unsafe impl<A: Sync, const LIVE: usize, const QUARANTINE: usize, R: Report + Sync> Sync
     for Checked<A, LIVE, QUARANTINE, R>
 {
 }
 
-impl<A: fmt::Debug, const LIVE: usize, const QUARANTINE: usize, R: fmt::Debug> fmt::Debug
+impl<A: fmt::Debug, const LIVE: usize, const QUARANTINE: usize, R: Report + fmt::Debug> fmt::Debug
     for Checked<A, LIVE, QUARANTINE, R>
 {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
@@ -495,6 +505,20 @@ impl<A: fmt::Debug, const LIVE: usize, const QUARANTINE: usize, R: fmt::Debug> f
             .field("quarantined", &self.q_len)
             .field("clock", &self.clock)
             .finish()
+    }
+}
+
+/// Gives every block still live to [`Report::leaked`] (which ignores them
+/// by default, so a drop never panics). O(`LIVE`). The memory is `A`'s,
+/// dropped with it.
+impl<A, const LIVE: usize, const QUARANTINE: usize, R: Report> Drop for Checked<A, LIVE, QUARANTINE, R> {
+    fn drop(&mut self) {
+        for i in 0..LIVE {
+            let e = self.live[i];
+            if let (false, Ok(layout)) = (e.ptr.is_null(), Layout::from_size_align(e.size, e.align)) {
+                self.report.leaked(LeakedBlock { addr: e.ptr.addr(), layout, seq: e.seq, caller: e.caller });
+            }
+        }
     }
 }
 
@@ -511,7 +535,7 @@ impl<A, const LIVE: usize, const QUARANTINE: usize> Checked<A, LIVE, QUARANTINE>
     }
 }
 
-impl<A, const LIVE: usize, const QUARANTINE: usize, R> Checked<A, LIVE, QUARANTINE, R> {
+impl<A, const LIVE: usize, const QUARANTINE: usize, R: Report> Checked<A, LIVE, QUARANTINE, R> {
     /// `inner`, checked, with misuse given to `report`.
     pub const fn with_report(inner: A, report: R) -> Self {
         Self {
@@ -929,7 +953,7 @@ impl<A: ByteAllocator, const LIVE: usize, const QUARANTINE: usize, R: Report>
     }
 }
 
-impl<A: BaseAllocator, const LIVE: usize, const QUARANTINE: usize, R> BaseAllocator
+impl<A: BaseAllocator, const LIVE: usize, const QUARANTINE: usize, R: Report> BaseAllocator
     for Checked<A, LIVE, QUARANTINE, R>
 {
     type Addr = A::Addr;
@@ -1039,7 +1063,9 @@ unsafe impl<A: ByteAllocator, const LIVE: usize, const QUARANTINE: usize, R: Rep
 // SAFETY: true only for the blocks in the live table, which are live
 // blocks of this heap (inside `A`'s memory), each with the one layout it
 // may be freed with.
-unsafe impl<A, const LIVE: usize, const QUARANTINE: usize, R> Owns for Checked<A, LIVE, QUARANTINE, R> {
+unsafe impl<A, const LIVE: usize, const QUARANTINE: usize, R: Report> Owns
+    for Checked<A, LIVE, QUARANTINE, R>
+{
     fn owns(&self, ptr: NonNull<u8>, _layout: Layout) -> bool {
         self.find(ptr.as_ptr().addr()).is_some()
     }

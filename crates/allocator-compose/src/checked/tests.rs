@@ -317,7 +317,7 @@ fn a_moving_realloc_leaves_the_old_pointer_caught() {
 }
 
 #[test]
-fn leaks_are_listed_and_dropping_with_live_blocks_is_no_error() {
+fn leaks_are_listed_and_given_to_the_report_at_the_drop() {
     let mut h = heap();
     let (a, a_line) = (h.alloc(l(10, 2)).unwrap(), line!()); // #1
     let b = h.alloc(l(20, 4)).unwrap(); // #2
@@ -347,9 +347,43 @@ fn leaks_are_listed_and_dropping_with_live_blocks_is_no_error() {
         )
     );
     assert_eq!(h.live_blocks(), 2);
-    // No drop glue at all: dropping the heap with live blocks (here, at
-    // the end of the test) cannot panic.
-    assert!(!core::mem::needs_drop::<Checked<TlsfByteAllocator>>());
+    // Dropped with live blocks: the default report ignores them (the drop
+    // cannot panic); a report of its own is given each one.
+    drop(h);
+    let mut h: Checked<TlsfByteAllocator, 64, 4, Leaks> =
+        Checked::with_report(TlsfByteAllocator::new(), Leaks::default());
+    // SAFETY: leaked memory, the heap's alone.
+    unsafe { h.init(leak(MEMORY, 4096), MEMORY) }.unwrap();
+    let (a, a_line) = (h.alloc(l(10, 2)).unwrap(), line!());
+    let b = h.alloc(l(20, 4)).unwrap();
+    // SAFETY: live.
+    unsafe { h.dealloc(b, l(20, 4)) };
+    let listed = h.report().0.clone();
+    drop(h);
+    let leaked = listed.take();
+    assert_eq!(leaked.len(), 1);
+    let caller = leaked[0].caller.unwrap();
+    assert_eq!((leaked[0].addr, leaked[0].layout, leaked[0].seq), (a.as_ptr().addr(), l(10, 2), 1));
+    assert_eq!((caller.file(), caller.line()), (file!(), a_line));
+    let mut h: Checked<TlsfByteAllocator> = Checked::new(TlsfByteAllocator::new());
+    // SAFETY: leaked memory, the heap's alone.
+    unsafe { h.init(leak(MEMORY, 4096), MEMORY) }.unwrap();
+    h.alloc(l(8, 8)).unwrap();
+    drop(h);
+}
+
+/// Records the blocks still live at the drop.
+#[derive(Debug, Default)]
+struct Leaks(std::rc::Rc<core::cell::RefCell<Vec<LeakedBlock>>>);
+
+impl Report for Leaks {
+    fn report(&mut self, misuse: Misuse) {
+        panic!("{misuse}");
+    }
+
+    fn leaked(&mut self, block: LeakedBlock) {
+        self.0.borrow_mut().push(block);
+    }
 }
 
 #[test]
