@@ -334,7 +334,8 @@ impl Freed {
 
 /// Any heap `A`, checked: the misuses listed below are found and given to
 /// the [`Report`] `R` (by default, a panic with the address, sizes and
-/// sequence numbers).
+/// sequence numbers; for a hosted `#[global_allocator]`, `AbortReport`,
+/// which prints and aborts: see [`PanicReport`]).
 ///
 /// For debug builds of firmware and kernels that have no Valgrind: the same
 /// heap they ship, wrapped. `#![no_std]`, no allocation from anywhere but
@@ -351,7 +352,7 @@ impl Freed {
 /// | a free with another size or alignment | at the free; the block stays live | [`Misuse::WrongLayout`] |
 /// | a write past the end (even by 1 byte) or before the start | at the free, and by [`check`](Self::check) | [`Misuse::Overflow`], [`Misuse::Underflow`] |
 /// | a write into a freed block | when it leaves the quarantine, and by [`check`](Self::check) | [`Misuse::WriteAfterFree`] |
-/// | a leak | [`leaks`](Self::leaks) lists every live block at any time, with where it was allocated | — |
+/// | a leak | [`leaks`](Self::leaks) lists every live block at any time, with where it was allocated; the drop gives each to the report | [`Report::leaked`] |
 ///
 /// Each report names the block (address, size, sequence number), where it
 /// was allocated and freed, and the call that misused it, as far as they
