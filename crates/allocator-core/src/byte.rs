@@ -418,3 +418,48 @@ pub unsafe fn move_block<A: ByteAllocator + ?Sized>(
     unsafe { a.dealloc(ptr, old_layout) };
     Ok(new)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::{Figures, Health};
+
+    fn permille(total: usize, used: usize, largest: Option<usize>) -> Option<u16> {
+        Health::new(Figures::new(total, used), largest).fragmentation_permille()
+    }
+
+    /// `1000 × (1 − largest / free)`, rounded down; no overflow at the
+    /// largest sizes; 0 when nothing is free or the largest block is all
+    /// of it (or, from a layer that counts it apart, more); unknown stays
+    /// unknown.
+    #[test]
+    fn fragmentation_in_thousandths() {
+        assert_eq!(permille(4000, 3000, Some(250)), Some(750));
+        assert_eq!(permille(3000, 0, Some(1000)), Some(666));
+        assert_eq!(permille(1000, 0, Some(1000)), Some(0));
+        assert_eq!(permille(1000, 0, Some(999)), Some(1));
+        assert_eq!(permille(10_000, 0, Some(9995)), Some(0), "half a thousandth rounds down");
+        assert_eq!(permille(1000, 0, Some(1)), Some(999));
+        assert_eq!(permille(1000, 0, Some(0)), Some(1000));
+        assert_eq!(permille(1000, 1000, Some(0)), Some(0), "nothing free");
+        assert_eq!(permille(0, 0, Some(0)), Some(0), "no memory");
+        assert_eq!(permille(1000, 0, Some(5000)), Some(0));
+        assert_eq!(permille(1000, 0, None), None);
+        assert_eq!(permille(usize::MAX, 0, Some(usize::MAX / 3)), Some(666));
+        assert_eq!(permille(usize::MAX, 0, Some(usize::MAX - 1)), Some(0));
+    }
+
+    #[test]
+    fn builders_keep_the_rest() {
+        let h = Health::new(Figures::new(100, 40), Some(50));
+        assert_eq!(
+            (h.free(), h.figures(), h.requested, h.peak_requested),
+            (60, Figures::new(100, 40), None, None)
+        );
+        let s = h.with_requested(30, 70).with_largest_free(Some(10));
+        assert_eq!(
+            (s.total, s.used, s.largest_free, s.requested, s.peak_requested),
+            (100, 40, Some(10), Some(30), Some(70))
+        );
+        assert_eq!(Health::default().fragmentation_permille(), None);
+    }
+}
