@@ -165,3 +165,24 @@ fn null_and_system_cannot_tell_their_largest_free_block() {
     // SAFETY: live for this layout, freed through the handle that made it.
     unsafe { s.dealloc(p, l(100)) };
 }
+
+/// Through a lock (as the workbench and a global allocator read it):
+/// `with(|h| (**h).health())`, the heap's own answer (the guard `Held` is
+/// itself a `ByteAllocator` that forwards figures and largest free block,
+/// not yet `health`, so it is asked through `Deref`).
+#[test]
+fn a_locked_heap_answers_through_with() {
+    use allocator_sync::Locked;
+
+    let region = TestRegion::new(64 * 1024, 4096, 0);
+    let locked: Locked<Proxy<TlsfByteAllocator, Stats>> =
+        Locked::new(Proxy::new(over(TlsfByteAllocator::new(), &[&region]), Stats::new()));
+    let p = locked.with(|h| h.alloc(l(1000))).unwrap().unwrap();
+    let h = locked.with(|h| (**h).health()).unwrap();
+    assert_eq!((h.requested, h.peak_requested), (Some(1000), Some(1000)));
+    assert_eq!(h.figures(), locked.figures().unwrap());
+    // SAFETY: live for this layout.
+    locked.with(|h| unsafe { h.dealloc(p, l(1000)) }).unwrap();
+    let h = locked.with(|h| (**h).health()).unwrap();
+    assert_eq!((h.used, h.requested, h.peak_requested), (0, Some(0), Some(1000)));
+}
