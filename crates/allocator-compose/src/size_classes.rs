@@ -68,6 +68,12 @@ impl Class {
 ///
 /// The default suits a heap from a few KiB up; a kernel or hosted heap of
 /// many MiB may take 4 KiB or more, to serve more classes from slabs.
+/// Above 4 KiB, every slab class takes the largest slab's size (32 KiB
+/// slabs for every class with `SLAB` = 32 KiB): slabs of one size, each
+/// aligned to it, tile the heap, where mixed sizes leave padding between
+/// them. Random blocks of 16 to 512 B fill a 64 MiB TLSF heap to 91 % with
+/// `SLAB` = 32 KiB (TLSF alone: 89 %; mixed slab sizes of up to 8 KiB:
+/// 72 %).
 ///
 /// **Empty slabs.** A slab whose last block is freed goes back to `B`,
 /// except that each class keeps one empty slab for its next request, so

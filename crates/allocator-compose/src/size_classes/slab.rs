@@ -54,6 +54,9 @@ pub(crate) struct Geometry {
     pub(crate) blocks: u32,
 }
 
+/// `SLAB` above which every slab class takes the same slab size.
+pub(crate) const UNIFORM_ABOVE: usize = 4096;
+
 impl Geometry {
     /// The geometry of every class for slabs of at most `max_slab` bytes:
     /// for each, the smallest slab from [`MIN_SLAB`] up that holds
@@ -83,6 +86,28 @@ impl Geometry {
                 slab *= 2;
             }
             class += 1;
+        }
+        // Above 4 KiB, every slab takes the largest slab's size: slabs
+        // aligned to their size then tile the heap with no gaps between
+        // sizes (TLSF keeps an aligned block's padding inside it).
+        if max_slab > UNIFORM_ABOVE {
+            let mut largest = 0;
+            let mut c = 0;
+            while c < CLASSES {
+                if table[c].slab > largest {
+                    largest = table[c].slab;
+                }
+                c += 1;
+            }
+            let mut c = 0;
+            while c < CLASSES {
+                if table[c].is_slab() {
+                    let header = largest - TAIL - size_of::<Slab>();
+                    let blocks = header / class_size(c);
+                    table[c] = Geometry { slab: largest, header, blocks: blocks as u32 };
+                }
+                c += 1;
+            }
         }
         table
     }
