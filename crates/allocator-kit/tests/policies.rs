@@ -131,7 +131,8 @@ fn kernel_cpus_free_each_others_blocks_and_every_page_comes_back() {
                     x ^= x << 13;
                     x ^= x >> 7;
                     x ^= x << 17;
-                    let size = if x.is_multiple_of(16) { 4097 + x as usize % 2048 } else { 16 + x as usize % 1024 };
+                    let size =
+                        if x.is_multiple_of(16) { 4097 + x as usize % 2048 } else { 16 + x as usize % 1024 };
                     let layout = Layout::from_size_align(size, 16).unwrap();
                     // SAFETY: a non-zero size.
                     let p = unsafe { heap.alloc(layout) };
@@ -180,4 +181,31 @@ fn kernel_cpus_free_each_others_blocks_and_every_page_comes_back() {
     heap.flush_current();
     heap.drain().unwrap();
     assert_eq!(heap.figures().unwrap().used, 0);
+}
+
+/// A heap's health read through its lock keeps what a statistics layer
+/// adds (requested bytes now and at their peak).
+#[test]
+fn health_through_a_lock_and_a_depot() {
+    use allocator::compose::{Proxy, Stats};
+    use allocator::{Depot, Locked};
+
+    let memory = || Box::leak(vec![MaybeUninit::uninit(); 1 << 20].into_boxed_slice());
+    let locked: Locked<Proxy<TlsfByteAllocator, Stats>> =
+        Locked::new(Proxy::new(TlsfByteAllocator::new(), Stats::new()));
+    locked.add_static(memory()).unwrap();
+    let layout = Layout::from_size_align(1000, 8).unwrap();
+    let p = locked.with(|h| h.alloc(layout)).unwrap().unwrap();
+    let health = locked.with(|h| h.health()).unwrap();
+    assert_eq!((health.requested, health.peak_requested), (Some(1000), Some(1000)));
+    assert!(health.used >= 1000 && health.largest_free.is_some());
+    // SAFETY: allocated above for `layout`.
+    unsafe { locked.with(|h| h.dealloc(p, layout)) }.unwrap();
+    assert_eq!(locked.with(|h| h.health()).unwrap().requested, Some(0));
+
+    let depot: Depot<Proxy<TlsfByteAllocator, Stats>> =
+        Depot::new(Proxy::new(TlsfByteAllocator::new(), Stats::new()));
+    depot.add_static(memory()).unwrap();
+    let health = depot.health().unwrap();
+    assert_eq!((health.requested, health.used), (Some(0), 0));
 }

@@ -170,6 +170,10 @@ unsafe impl<A: ByteAllocator> ByteAllocator for Stock<A> {
     fn largest_free(&self) -> Option<usize> {
         self.heap.largest_free()
     }
+
+    fn health(&self) -> allocator_core::Health {
+        self.heap.health()
+    }
 }
 
 /// Runs the user's set-up on the heap inside the depot.
@@ -229,6 +233,15 @@ impl<A: ByteAllocator, L: Lock, I: InitHeap<A>> Depot<A, L, I> {
     /// As [`Locked::with`].
     pub fn with<R>(&self, f: impl FnOnce(&mut Held<'_, A>) -> R) -> AllocResult<R> {
         self.locked.with(|h| f(&mut h.project(|s| &mut s.heap)))
+    }
+
+    /// The heap's [`Health`](allocator_core::Health) under the lock (blocks
+    /// in magazines count as used).
+    ///
+    /// # Errors
+    /// As [`Locked::with`].
+    pub fn health(&self) -> AllocResult<allocator_core::Health> {
+        self.locked.with(|h| h.health())
     }
 
     /// Bytes held in the depot's magazines (at most

@@ -2,7 +2,9 @@
 
 use core::{alloc::Layout, cell::Cell, fmt, ops::Deref, ptr::NonNull, sync::atomic::AtomicU8};
 
-use allocator_core::{AllocResult, BaseAllocator, ByteAllocator, Figures, IdAllocator, Owns, PageAllocator};
+use allocator_core::{
+    AllocResult, BaseAllocator, ByteAllocator, Figures, Health, IdAllocator, Owns, PageAllocator,
+};
 
 /// A shared heap while its lock is held: what [`Locked::with`] and
 /// [`AllocatorRc::with`] give the closure.
@@ -149,6 +151,10 @@ unsafe impl<A: ByteAllocator + ?Sized> ByteAllocator for Held<'_, A> {
 
     fn largest_free(&self) -> Option<usize> {
         self.read(|h| h.largest_free())
+    }
+
+    fn health(&self) -> Health {
+        self.read(|h| h.health())
     }
 
     #[inline]
