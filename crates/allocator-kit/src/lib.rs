@@ -11,7 +11,8 @@ pub use allocator_core::{
 /// The magazine fronts (per-CPU, per-thread) and their shared depot.
 #[doc(inline)]
 pub use allocator_sync::{
-    max_cached_per_context, CpuId, Depot, PerCpu, DEPOT_MAGAZINES, MAGAZINE_BYTES, MAX_ROUNDS, MIN_ROUNDS,
+    max_cached_in_depot, max_cached_per_context, CpuId, Depot, PerCpu, DEPOT_MAGAZINES, MAGAZINE_BYTES,
+    MAX_ROUNDS, MIN_ROUNDS,
 };
 #[doc(inline)]
 pub use allocator_sync::{Held, InitHeap, Lock, Locked, NoInit, SpinLock, TicketLock};
@@ -209,13 +210,15 @@ pub mod policy {
     /// The kernel heap with per-CPU magazines: magazines per CPU (`C` says
     /// which, under [`CpuId`](crate::CpuId)'s contract) over size classes
     /// over TLSF refilled from a bitmap page allocator of `PAGE_SIZE`-byte
-    /// pages. Built as `PerCpu::new(SizeClasses::new(unsafe {
+    /// pages, behind lock `L` (a spin lock; one that masks interrupts,
+    /// such as `CriticalSectionLock`, if interrupt handlers allocate: see
+    /// [`CpuId`](crate::CpuId)). Built as `PerCpu::new(SizeClasses::new(unsafe {
     /// Refill::new(TlsfByteAllocator::new(), pages) }))`, `Refill::new`'s
     /// contract being the kernel's (the pages are real memory).
     #[cfg(all(feature = "tlsf", feature = "bitmap"))]
     #[cfg_attr(docsrs, doc(cfg(all(feature = "tlsf", feature = "bitmap"))))]
-    pub type KernelPerCpu<C, const CPUS: usize, const PAGE_SIZE: usize = 4096> =
-        crate::PerCpu<SizeClasses<KernelHeap<PAGE_SIZE>, LARGE_SLABS>, C, CPUS>;
+    pub type KernelPerCpu<C, const CPUS: usize, const PAGE_SIZE: usize = 4096, L = crate::SpinLock> =
+        crate::PerCpu<SizeClasses<KernelHeap<PAGE_SIZE>, LARGE_SLABS>, C, CPUS, L>;
 
     /// The shared layer of the [`Hosted`] heap: size classes over TLSF
     /// (given memory by `I`), behind a [`YieldLock`](crate::YieldLock).

@@ -16,6 +16,12 @@ use crate::{
 /// Full magazines the depot keeps per class; more go back to the heap.
 pub const DEPOT_MAGAZINES: usize = 4;
 
+/// The most bytes a depot's magazines can hold: [`DEPOT_MAGAZINES`] full
+/// magazines of every class.
+pub const fn max_cached_in_depot() -> usize {
+    crate::magazine::max_cached_per_context() / 2 * DEPOT_MAGAZINES
+}
+
 /// Full magazines of one class, linked through the second word of each
 /// magazine's first block.
 #[derive(Clone, Copy, Debug)]
@@ -229,6 +235,11 @@ impl<A: ByteAllocator, L: Lock, I: InitHeap<A>> Depot<A, L, I> {
     /// Runs `f` on the heap under the lock, as [`Locked::with`] does: for
     /// its figures, its own methods, or blocks taken from it directly.
     ///
+    /// `f` should not allocate through a front of this depot: a magazine
+    /// that needs the depot then finds it held, and the allocation fails
+    /// (frees are kept in the magazines, beyond their size, until the next
+    /// exchange).
+    ///
     /// # Errors
     /// As [`Locked::with`].
     pub fn with<R>(&self, f: impl FnOnce(&mut Held<'_, A>) -> R) -> AllocResult<R> {
@@ -245,7 +256,7 @@ impl<A: ByteAllocator, L: Lock, I: InitHeap<A>> Depot<A, L, I> {
     }
 
     /// Bytes held in the depot's magazines (at most
-    /// [`DEPOT_MAGAZINES`] × 8 KiB per class).
+    /// [`max_cached_in_depot`](crate::max_cached_in_depot)).
     ///
     /// # Errors
     /// As [`Locked::with`].
@@ -311,10 +322,40 @@ impl<A: ByteAllocator, L: Lock, I: InitHeap<A>> Depot<A, L, I> {
         &self.locked
     }
 
-    /// One block of `class` from the heap, bypassing every magazine (a
-    /// context without a cache).
-    pub(crate) fn alloc_class(&self, class: usize) -> Option<NonNull<u8>> {
-        self.locked.with(|h| h.alloc(block_layout(class))).ok()?.ok()
+    /// Runs `f` under the lock: waiting for it, or (`wait` false: a
+    /// context nested in its own operation, which may hold the lock) only
+    /// if it is free now.
+    fn run<R>(&self, wait: bool, f: impl FnOnce(&mut Held<'_, Stock<A>>) -> R) -> AllocResult<R> {
+        if wait {
+            self.locked.with(f)
+        } else {
+            self.locked.try_with(f)
+        }
+    }
+
+    /// A block of `layout` from the heap, bypassing every magazine (null
+    /// when there is none).
+    pub(crate) fn alloc_large(&self, layout: Layout, wait: bool) -> *mut u8 {
+        match self.run(wait, |h| h.alloc(layout)) {
+            Ok(Ok(p)) => p.as_ptr(),
+            _ => core::ptr::null_mut(),
+        }
+    }
+
+    /// Frees a block the heap gave for `layout`, bypassing every magazine.
+    /// A heap that cannot be had (re-entered, poisoned) keeps the block:
+    /// leaking is the only safe answer.
+    ///
+    /// # Safety
+    /// `block` is live in this depot's heap, fitting `layout`.
+    pub(crate) unsafe fn free_large(&self, block: NonNull<u8>, layout: Layout, wait: bool) {
+        // SAFETY: forwarded from the caller.
+        let _ = self.run(wait, |h| unsafe { h.dealloc(block, layout) });
+    }
+
+    /// One block of `class` from the heap, bypassing every magazine.
+    pub(crate) fn alloc_class(&self, class: usize, wait: bool) -> *mut u8 {
+        self.alloc_large(block_layout(class), wait)
     }
 
     /// Frees one block of `class` to the heap, bypassing every magazine.
@@ -322,10 +363,9 @@ impl<A: ByteAllocator, L: Lock, I: InitHeap<A>> Depot<A, L, I> {
     /// # Safety
     /// `block` was allocated for `class` from this depot's heap (through a
     /// front or `alloc_class`) and is free.
-    pub(crate) unsafe fn free_class(&self, class: usize, block: NonNull<u8>) {
-        // SAFETY: forwarded from the caller. A heap that cannot be had
-        // (re-entered, poisoned) keeps the block: leaking is safe.
-        let _ = self.locked.with(|h| unsafe { h.dealloc(block, block_layout(class)) });
+    pub(crate) unsafe fn free_class(&self, class: usize, block: NonNull<u8>, wait: bool) {
+        // SAFETY: forwarded from the caller.
+        unsafe { self.free_large(block, block_layout(class), wait) }
     }
 }
 
@@ -334,13 +374,12 @@ impl<A: ByteAllocator, L: Lock, I: InitHeap<A>> Supply for Depot<A, L, I> {
         self.locked.with(|h| h.op(|s| s.refill(class, mag))).unwrap_or(false)
     }
 
-    fn spill(&self, class: usize, mag: Mag) {
-        // A depot that cannot be had keeps nothing: the blocks leak.
-        let _ = self.locked.with(|h| h.op(|s| s.push(class, mag)));
+    fn spill(&self, class: usize, mag: &mut Mag) -> bool {
+        self.locked.with(|h| h.op(|s| s.push(class, core::mem::replace(mag, Mag::EMPTY)))).is_ok()
     }
 
-    fn take_all(&self, cache: &mut Cache) {
-        let _ = self.locked.with(|h| h.op(|s| cache.drain(|class, mag| s.push(class, mag))));
+    fn take_all(&self, cache: &mut Cache) -> bool {
+        self.locked.with(|h| h.op(|s| cache.drain(|class, mag| s.push(class, mag)))).is_ok()
     }
 }
 

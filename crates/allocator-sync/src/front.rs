@@ -11,12 +11,32 @@ use allocator_core::{helpers::class_size, AllocError, AllocResult, ByteAllocator
 
 use crate::{
     depot::Depot,
-    magazine::{class_of, Cache},
+    magazine::{class_of, Cache, Supply},
     ops, InitHeap, Lock,
 };
 
-/// A magazine front: a [`Depot`] and a way to reach the calling context's
-/// [`Cache`].
+/// Where the calling context stands when a front's operation starts.
+pub(crate) enum Context<'a> {
+    /// Its magazines, for the length of the operation.
+    Cached(&'a mut Cache),
+    /// No magazines now (no slot for this front, an index out of range,
+    /// thread-local storage gone): the depot, waiting for its lock.
+    Uncached,
+    /// Inside another operation of a front on this same context (a signal
+    /// or interrupt handler): the depot only if its lock is free now,
+    /// since the interrupted operation may hold it.
+    Nested,
+}
+
+impl Context<'_> {
+    /// Whether the depot's lock may be waited for.
+    #[inline]
+    fn waits(&self) -> bool {
+        !matches!(self, Context::Nested)
+    }
+}
+
+/// A magazine front: a [`Depot`] and a way into the calling context.
 pub(crate) trait Front {
     type Heap: ByteAllocator;
     type Lock: Lock;
@@ -25,59 +45,88 @@ pub(crate) trait Front {
     /// The shared layer.
     fn depot(&self) -> &Depot<Self::Heap, Self::Lock, Self::Init>;
 
-    /// Runs `f` on the calling context's cache; `None` when it has none
-    /// now (no cache for it, re-entered, thread-local storage gone): the
-    /// caller takes the uncached path.
-    fn with_cache<R>(&self, f: impl FnOnce(&mut Cache) -> R) -> Option<R>;
-
-    /// Gives the calling context's magazines back to the depot; the bytes
-    /// given back.
-    fn flush_here(&self) -> usize;
+    /// Runs `f` with the calling context entered for the whole operation
+    /// (so that an operation interrupting it is [`Context::Nested`]).
+    fn enter<R>(&self, f: impl FnOnce(Context<'_>) -> R) -> R;
 }
 
-/// `GlobalAlloc::alloc` for a front: the calling context's loaded
-/// magazine, else (out of line) everything else.
+/// Turns a panic that would unwind out of `GlobalAlloc` (undefined
+/// behaviour) into an abort: dropped only while unwinding, it panics again,
+/// and a panic during unwinding aborts (after the first panic's message).
+pub(crate) struct AbortOnUnwind;
+
+impl Drop for AbortOnUnwind {
+    fn drop(&mut self) {
+        panic!("a heap operation panicked inside the global allocator; aborting");
+    }
+}
+
+/// Runs `f`, aborting the process should it unwind (out of `GlobalAlloc`).
+#[inline]
+pub(crate) fn no_unwind<R>(f: impl FnOnce() -> R) -> R {
+    let guard = AbortOnUnwind;
+    let r = f();
+    core::mem::forget(guard);
+    r
+}
+
+/// `GlobalAlloc::alloc` for a front: a pop from the calling context's
+/// loaded magazine, else (out of line) everything else.
 #[inline]
 pub(crate) fn alloc<F: Front>(front: &F, layout: Layout) -> *mut u8 {
-    if let Some(class) = class_of(layout) {
-        // SAFETY: the cache holds only free blocks of their classes from
-        // this depot's heap (every block it is given is freed with its
-        // class's layout).
-        if let Some(Some(p)) = front.with_cache(|cache| unsafe { cache.pop(class) }) {
-            return p.as_ptr();
+    let class = class_of(layout);
+    front.enter(|ctx| match (class, ctx) {
+        (Some(class), Context::Cached(cache)) => {
+            // SAFETY: the cache holds only free blocks of their classes
+            // from this depot's heap (every block it is given is freed
+            // with its class's layout).
+            match unsafe { cache.pop(class) } {
+                Some(p) => p.as_ptr(),
+                None => alloc_cached(front.depot(), cache, Some(class), layout),
+            }
         }
-    }
-    alloc_slow(front, layout)
+        (None, Context::Cached(cache)) => alloc_cached(front.depot(), cache, None, layout),
+        (Some(class), ctx) => front.depot().alloc_class(class, ctx.waits()),
+        (None, ctx) => front.depot().alloc_large(layout, ctx.waits()),
+    })
 }
 
-/// Swaps or refills a magazine, or serves a block the magazines do not
-/// hold; out of memory, it gives the calling context's magazines back (the
-/// depot's go back to the heap on their own) and tries once more.
+/// Swaps or refills a magazine, or allocates a block the magazines do not
+/// hold; out of memory, gives this context's magazines back (the depot's
+/// go back to the heap on their own) and tries once more.
 #[inline(never)]
-fn alloc_slow<F: Front>(front: &F, layout: Layout) -> *mut u8 {
-    let p = try_alloc(front, layout);
-    if p.is_null() && front.flush_here() > 0 {
-        return try_alloc(front, layout);
-    }
-    p
-}
-
-fn try_alloc<F: Front>(front: &F, layout: Layout) -> *mut u8 {
-    let Some(class) = class_of(layout) else {
-        return ops::allocate(front.depot().locked(), layout)
-            .map_or(ptr::null_mut(), |b| b.cast::<u8>().as_ptr());
-    };
-    let depot = front.depot();
+fn alloc_cached<A: ByteAllocator, L: Lock, I: InitHeap<A>>(
+    depot: &Depot<A, L, I>,
+    cache: &mut Cache,
+    class: Option<usize>,
+    layout: Layout,
+) -> *mut u8 {
     // SAFETY: as in `alloc`.
-    let cached = front.with_cache(|cache| unsafe { cache.alloc(class, depot) });
-    match cached {
-        Some(p) => p.map_or(ptr::null_mut(), NonNull::as_ptr),
-        None => depot.alloc_class(class).map_or(ptr::null_mut(), NonNull::as_ptr),
+    let p = unsafe { alloc_once(depot, cache, class, layout) };
+    if !p.is_null() || cache.bytes() == 0 || !Supply::take_all(depot, cache) {
+        return p;
+    }
+    // SAFETY: as in `alloc`.
+    unsafe { alloc_once(depot, cache, class, layout) }
+}
+
+/// # Safety
+/// As `Cache::alloc`.
+unsafe fn alloc_once<A: ByteAllocator, L: Lock, I: InitHeap<A>>(
+    depot: &Depot<A, L, I>,
+    cache: &mut Cache,
+    class: Option<usize>,
+    layout: Layout,
+) -> *mut u8 {
+    match class {
+        // SAFETY: forwarded from the caller.
+        Some(class) => unsafe { cache.alloc(class, depot) }.map_or(ptr::null_mut(), NonNull::as_ptr),
+        None => depot.alloc_large(layout, true),
     }
 }
 
-/// `GlobalAlloc::dealloc` for a front: onto the calling context's loaded
-/// magazine, else (out of line) everything else.
+/// `GlobalAlloc::dealloc` for a front: a push onto the calling context's
+/// loaded magazine, else (out of line) everything else.
 ///
 /// # Safety
 /// `ptr` is a live block of this front allocated for `layout` (any size
@@ -85,37 +134,41 @@ fn try_alloc<F: Front>(front: &F, layout: Layout) -> *mut u8 {
 #[inline]
 pub(crate) unsafe fn dealloc<F: Front>(front: &F, ptr: *mut u8, layout: Layout) {
     let Some(block) = NonNull::new(ptr) else { return };
-    if let Some(class) = class_of(layout) {
-        // SAFETY: a block of a class came from the heap with the class's
-        // layout (cached or not), and the caller gives it up.
-        if let Some(true) = front.with_cache(|cache| unsafe { cache.push(class, block) }) {
-            return;
+    let class = class_of(layout);
+    front.enter(|ctx| match (class, ctx) {
+        (Some(class), Context::Cached(cache)) => {
+            // SAFETY: a block of a class came from the heap with the
+            // class's layout (cached or not), and the caller gives it up.
+            if !unsafe { cache.push(class, block) } {
+                // SAFETY: as above.
+                unsafe { free_cached(front.depot(), cache, class, block) }
+            }
         }
-    }
-    // SAFETY: forwarded from the caller.
-    unsafe { dealloc_slow(front, block, layout) }
-}
-
-/// # Safety
-/// As `dealloc`.
-#[inline(never)]
-unsafe fn dealloc_slow<F: Front>(front: &F, block: NonNull<u8>, layout: Layout) {
-    let Some(class) = class_of(layout) else {
+        // SAFETY: as above.
+        (Some(class), ctx) => unsafe { front.depot().free_class(class, block, ctx.waits()) },
         // SAFETY: forwarded from the caller; such blocks came from the heap
         // for their own layout.
-        return unsafe { ops::deallocate(front.depot().locked(), block, layout) };
-    };
-    let depot = front.depot();
-    // SAFETY: as in `dealloc`.
-    let done = front.with_cache(|cache| unsafe { cache.free(class, block, depot) });
-    if done.is_none() {
-        // SAFETY: as above.
-        unsafe { depot.free_class(class, block) };
-    }
+        (None, ctx) => unsafe { front.depot().free_large(block, layout, ctx.waits()) },
+    });
 }
 
-/// `GlobalAlloc::realloc` for a front: in place within a class, else a
-/// move (through the heap's own resize for blocks above the classes).
+/// Swaps or spills a magazine to keep `block`.
+///
+/// # Safety
+/// As `dealloc`, for a block of `class`.
+#[inline(never)]
+unsafe fn free_cached<A: ByteAllocator, L: Lock, I: InitHeap<A>>(
+    depot: &Depot<A, L, I>,
+    cache: &mut Cache,
+    class: usize,
+    block: NonNull<u8>,
+) {
+    // SAFETY: forwarded from the caller.
+    unsafe { cache.free(class, block, depot) }
+}
+
+/// `GlobalAlloc::realloc` for a front: in place within a class, the heap's
+/// own resize for blocks above the classes, else a move.
 ///
 /// # Safety
 /// As `GlobalAlloc::realloc`.
@@ -124,12 +177,17 @@ pub(crate) unsafe fn realloc<F: Front>(front: &F, ptr: *mut u8, layout: Layout, 
         return ptr::null_mut();
     };
     let (old_class, new_class) = (class_of(layout), class_of(new));
-    if old_class.is_none() && new_class.is_none() && layout.size() != 0 {
-        // SAFETY: forwarded from the caller.
-        return unsafe { ops::realloc(front.depot().locked(), ptr, layout, new_size) };
-    }
     if old_class.is_some() && old_class == new_class && !ptr.is_null() {
         return ptr;
+    }
+    if old_class.is_none() && new_class.is_none() && layout.size() != 0 && !ptr.is_null() {
+        let moved = front.enter(|ctx| {
+            // SAFETY: forwarded from the caller.
+            ctx.waits().then(|| unsafe { ops::realloc(front.depot().locked(), ptr, layout, new_size) })
+        });
+        if let Some(p) = moved {
+            return p;
+        }
     }
     let q = alloc(front, new);
     if !q.is_null() && !ptr.is_null() {

@@ -22,7 +22,7 @@ mod per_thread;
 #[cfg(feature = "allocator_api")]
 mod rc;
 
-pub use depot::{Depot, DEPOT_MAGAZINES};
+pub use depot::{max_cached_in_depot, Depot, DEPOT_MAGAZINES};
 pub use held::Held;
 #[cfg(feature = "critical-section")]
 #[cfg_attr(docsrs, doc(cfg(feature = "critical-section")))]

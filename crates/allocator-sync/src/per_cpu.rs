@@ -10,7 +10,12 @@ use core::{
 
 use allocator_core::{AllocResult, ByteAllocator, Figures};
 
-use crate::{depot::Depot, front, magazine::Cache, InitHeap, Lock, NoInit, SpinLock};
+use crate::{
+    depot::Depot,
+    front::{self, Context},
+    magazine::{Cache, Supply},
+    InitHeap, Lock, NoInit, SpinLock,
+};
 
 /// Which CPU the caller runs on: the index a [`PerCpu`] front picks its
 /// magazines by.
@@ -24,19 +29,27 @@ use crate::{depot::Depot, front, magazine::Cache, InitHeap, Lock, NoInit, SpinLo
 /// to another CPU, and no interrupt handler on that CPU allocates or frees
 /// through the front. Kernels satisfy this by disabling preemption (and
 /// either masking interrupts or never allocating in handlers) around heap
-/// calls, or by giving interrupt contexts their own indices. Any index is
-/// allowed: one at or above the front's `CPUS` uses no magazine (the shared
-/// heap, under its lock).
+/// calls. Any index is allowed: one at or above the front's `CPUS` uses no
+/// magazine (the shared heap, under its lock).
 ///
-/// A violation that is caught — the same index entered twice — takes the
-/// uncached path instead of corrupting a magazine; this is a safety net,
-/// not a licence.
+/// **Interrupt handlers that allocate** — with an index of their own or
+/// not — may find the depot's lock held by the code they interrupted (a
+/// refill, a spill, a block above 4 KiB): with a spin lock they would wait
+/// for it forever. Such kernels give the front a lock that masks
+/// interrupts (`CriticalSectionLock`, or an interrupt-saving lock of their
+/// own) as its `L`.
+///
+/// A nested entry with the same index (an interrupt during an operation)
+/// is caught: it uses no magazine and takes the depot's lock only if it is
+/// free now (failing otherwise) — a safety net, not a licence.
 pub unsafe trait CpuId {
     /// The calling CPU's index.
     fn current() -> usize;
 }
 
-/// One CPU's magazines and whether an operation is using them.
+/// One CPU's magazines and whether an operation is using them, on cache
+/// lines of their own (the flag is written at every operation).
+#[repr(align(128))]
 struct Slot {
     busy: AtomicBool,
     cache: UnsafeCell<Cache>,
@@ -50,6 +63,17 @@ impl Slot {
 
 /// Clears a slot's busy flag when an operation ends (on unwind too).
 struct Leave<'a>(&'a AtomicBool);
+
+/// Gives `cache`'s blocks back to `depot`; the bytes given back (0 when
+/// the depot could not be had: the cache keeps them).
+fn give_back<A: ByteAllocator, L: Lock, I: InitHeap<A>>(depot: &Depot<A, L, I>, cache: &mut Cache) -> usize {
+    let bytes = cache.bytes();
+    if Supply::take_all(depot, cache) {
+        bytes
+    } else {
+        0
+    }
+}
 
 impl Drop for Leave<'_> {
     fn drop(&mut self) {
@@ -70,15 +94,19 @@ impl Drop for Leave<'_> {
 ///   a miss exchanges a magazine under the lock (O(1)) or fills one from
 ///   the heap (a magazine's worth of the heap's allocations).
 /// - **Memory held**: at most two magazines per class per CPU
-///   ([`max_cached_per_context`](crate::max_cached_per_context), ≤ 512 KiB; a
-///   magazine holds 8 KiB or 64 blocks, whichever is less, and at least 4
-///   blocks), plus the depot's ([`DEPOT_MAGAZINES`](crate::DEPOT_MAGAZINES)
-///   per class). [`flush_current`](Self::flush_current) returns a CPU's
-///   magazines (before it goes offline), [`drain`](Self::drain) the depot's
-///   (memory pressure); an out-of-memory heap drains the depot itself.
+///   ([`max_cached_per_context`](crate::max_cached_per_context): 424 KiB; a magazine holds 8 KiB or 64 blocks, whichever is
+///   less, but at least 4 blocks, so up to 16 KiB for the largest class),
+///   plus the depot's ([`max_cached_in_depot`](crate::max_cached_in_depot):
+///   [`DEPOT_MAGAZINES`](crate::DEPOT_MAGAZINES) per class).
+///   [`flush_current`](Self::flush_current) returns the calling CPU's
+///   magazines, [`flush_cpu`](Self::flush_cpu) an offline CPU's,
+///   [`drain`](Self::drain) the depot's (memory pressure). Out of memory,
+///   an operation drains the depot and the calling CPU's magazines and
+///   tries again; other CPUs' magazines stay theirs.
 /// - **Blocks freed on another CPU** go to that CPU's magazines: no owner
 ///   lookup.
-/// - The front itself takes `CPUS` × 904 bytes (all zeros: `.bss`).
+/// - The front itself takes `CPUS` × 1 KiB (a CPU's magazine heads on
+///   cache lines of their own; all zeros: `.bss`).
 pub struct PerCpu<A, C, const CPUS: usize, L = SpinLock, I = NoInit> {
     depot: Depot<A, L, I>,
     slots: [Slot; CPUS],
@@ -104,15 +132,36 @@ impl<A, C, const CPUS: usize, L: Lock, I> PerCpu<A, C, CPUS, L, I> {
 }
 
 impl<A: ByteAllocator, C: CpuId, const CPUS: usize, L: Lock, I: InitHeap<A>> PerCpu<A, C, CPUS, L, I> {
-    /// Returns the calling CPU's magazines to the depot (a CPU going
-    /// offline, memory pressure); the bytes returned.
+    /// Returns the calling CPU's magazines to the depot (memory pressure);
+    /// the bytes returned (0 when the depot could not be had).
     pub fn flush_current(&self) -> usize {
-        front::Front::flush_here(self)
+        front::Front::enter(self, |ctx| match ctx {
+            Context::Cached(cache) => give_back(&self.depot, cache),
+            _ => 0,
+        })
+    }
+
+    /// Returns CPU `cpu`'s magazines to the depot (a CPU gone offline); the
+    /// bytes returned.
+    ///
+    /// # Safety
+    /// No operation of this front runs with index `cpu` while this runs
+    /// (the CPU is offline, or it is the calling CPU).
+    pub unsafe fn flush_cpu(&self, cpu: usize) -> usize {
+        let Some(slot) = self.slots.get(cpu) else { return 0 };
+        if slot.busy.load(Ordering::Acquire) {
+            return 0;
+        }
+        // SAFETY: the caller guarantees no operation uses the slot now.
+        give_back(&self.depot, unsafe { &mut *slot.cache.get() })
     }
 
     /// Bytes in the calling CPU's magazines.
     pub fn cached_by_current(&self) -> usize {
-        front::Front::with_cache(self, |cache| cache.bytes()).unwrap_or(0)
+        front::Front::enter(self, |ctx| match ctx {
+            Context::Cached(cache) => cache.bytes(),
+            _ => 0,
+        })
     }
 
     /// The usable size of a live block: its size class's size (blocks up
@@ -170,14 +219,16 @@ impl<A: ByteAllocator, C: CpuId, const CPUS: usize, L: Lock, I: InitHeap<A>> fro
     }
 
     #[inline]
-    fn with_cache<R>(&self, f: impl FnOnce(&mut Cache) -> R) -> Option<R> {
-        let slot = self.slots.get(C::current())?;
+    fn enter<R>(&self, f: impl FnOnce(Context<'_>) -> R) -> R {
+        let Some(slot) = self.slots.get(C::current()) else {
+            return f(Context::Uncached);
+        };
         // A load and a store, not a read-modify-write: by `CpuId`'s
         // contract only this CPU uses the slot, so the flag only has to
         // catch a nested entry on this CPU (an interrupt), which runs to
         // completion before the interrupted operation goes on.
         if slot.busy.load(Ordering::Acquire) {
-            return None;
+            return f(Context::Nested);
         }
         slot.busy.store(true, Ordering::Relaxed);
         // An interrupt on this CPU sees the flag set before any magazine
@@ -186,16 +237,7 @@ impl<A: ByteAllocator, C: CpuId, const CPUS: usize, L: Lock, I: InitHeap<A>> fro
         let _leave = Leave(&slot.busy);
         // SAFETY: the busy flag is ours until `_leave` drops: no other
         // operation reaches this cache meanwhile.
-        Some(f(unsafe { &mut *slot.cache.get() }))
-    }
-
-    fn flush_here(&self) -> usize {
-        self.with_cache(|cache| {
-            let bytes = cache.bytes();
-            crate::magazine::Supply::take_all(&self.depot, cache);
-            bytes
-        })
-        .unwrap_or(0)
+        f(Context::Cached(unsafe { &mut *slot.cache.get() }))
     }
 }
 
@@ -212,18 +254,18 @@ where
 {
     #[inline]
     unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
-        front::alloc(self, layout)
+        front::no_unwind(|| front::alloc(self, layout))
     }
 
     #[inline]
     unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
         // SAFETY: forwarded from the caller.
-        unsafe { front::dealloc(self, ptr, layout) }
+        front::no_unwind(|| unsafe { front::dealloc(self, ptr, layout) })
     }
 
     unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
         // SAFETY: forwarded from the caller.
-        unsafe { front::realloc(self, ptr, layout, new_size) }
+        front::no_unwind(|| unsafe { front::realloc(self, ptr, layout, new_size) })
     }
 }
 

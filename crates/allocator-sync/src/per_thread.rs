@@ -5,13 +5,14 @@ use core::{
     alloc::{GlobalAlloc, Layout},
     cell::{Cell, UnsafeCell},
     ptr::NonNull,
+    sync::atomic::{compiler_fence, Ordering},
 };
 
 use allocator_core::{AllocResult, ByteAllocator, Figures};
 
 use crate::{
     depot::Depot,
-    front,
+    front::{self, Context},
     magazine::{Cache, Supply},
     InitHeap, Lock, NoInit, YieldLock,
 };
@@ -23,15 +24,17 @@ pub const FRONTS_PER_THREAD: usize = 4;
 
 /// A depot a thread's magazines belong to, as the thread-exit hook sees it.
 trait Owner: Sync {
-    fn take_all(&self, cache: &mut Cache);
+    /// As `Supply::take_all`: `false`, the cache untouched, when the depot
+    /// cannot be had.
+    fn take_all(&self, cache: &mut Cache) -> bool;
 }
 
 impl<A: ByteAllocator, L: Lock + Sync, I: InitHeap<A>> Owner for Depot<A, L, I>
 where
     Depot<A, L, I>: Sync,
 {
-    fn take_all(&self, cache: &mut Cache) {
-        Supply::take_all(self, cache);
+    fn take_all(&self, cache: &mut Cache) -> bool {
+        Supply::take_all(self, cache)
     }
 }
 
@@ -43,8 +46,8 @@ struct Slot {
 
 /// A thread's magazines, for up to [`FRONTS_PER_THREAD`] fronts.
 struct Caches {
-    /// Set while an operation uses the magazines: a nested one (a signal
-    /// handler, or code the heap calls) takes the uncached path.
+    /// Set for the whole of every operation of a front on this thread: one
+    /// nested in it (a signal handler) is `Context::Nested`.
     busy: Cell<bool>,
     slots: [Slot; FRONTS_PER_THREAD],
 }
@@ -58,49 +61,73 @@ impl Caches {
         }
     }
 
+    /// Runs `f` in this thread's context for `owner`'s front.
     #[inline]
-    fn enter<R>(&self, owner: &'static dyn Owner, f: impl FnOnce(&mut Cache) -> R) -> Option<R> {
+    fn enter<R>(&self, owner: &'static dyn Owner, f: impl FnOnce(Context<'_>) -> R) -> R {
         if self.busy.replace(true) {
-            return None;
+            return f(Context::Nested);
         }
+        // A signal handler sees the flag set before any magazine changes.
+        compiler_fence(Ordering::SeqCst);
         let _leave = Leave(&self.busy);
-        let slot = self.slot(owner)?;
-        // SAFETY: the thread-local is this thread's alone, and the busy
-        // flag keeps a nested operation out: this is the only reference to
-        // the cache until `_leave` drops.
-        Some(f(unsafe { &mut *slot.cache.get() }))
+        match self.slot(owner) {
+            // SAFETY: the thread-local is this thread's alone, and the busy
+            // flag keeps a nested operation out: this is the only reference
+            // to the cache until `_leave` drops.
+            Some(slot) => f(Context::Cached(unsafe { &mut *slot.cache.get() })),
+            None => f(Context::Uncached),
+        }
+    }
+
+    /// The slot `owner` holds, if any.
+    #[inline]
+    fn find(&self, owner: &'static dyn Owner) -> Option<&Slot> {
+        self.slots.iter().find(|s| s.owner.get().is_some_and(|o| core::ptr::addr_eq(o, owner)))
+    }
+
+    /// The slot of `owner`, claimed now if it has none (only a slot whose
+    /// magazines are empty is ever claimed).
+    #[inline]
+    fn slot(&self, owner: &'static dyn Owner) -> Option<&Slot> {
+        if let Some(slot) = self.find(owner) {
+            return Some(slot);
+        }
+        let free = self.slots.iter().find(|s| {
+            // SAFETY: a read of this thread's magazines while the caller
+            // holds the busy flag: nothing else reaches them.
+            s.owner.get().is_none() && unsafe { &*s.cache.get() }.bytes() == 0
+        })?;
+        free.owner.set(Some(owner));
+        Some(free)
     }
 
     /// Gives every block of `owner`'s magazines back to it and frees the
-    /// slot; the bytes given back.
+    /// slot; the bytes given back (0, the slot kept, when the depot cannot
+    /// be had).
     fn release(&self, owner: &'static dyn Owner) -> usize {
         if self.busy.replace(true) {
             return 0;
         }
         let _leave = Leave(&self.busy);
-        let Some(slot) =
-            self.slots.iter().find(|s| s.owner.get().is_some_and(|o| core::ptr::addr_eq(o, owner)))
-        else {
-            return 0;
-        };
+        let Some(slot) = self.find(owner) else { return 0 };
         // SAFETY: as in `enter`: this thread's, and the busy flag is held.
         let cache = unsafe { &mut *slot.cache.get() };
         let bytes = cache.bytes();
-        owner.take_all(cache);
+        if !owner.take_all(cache) {
+            return 0;
+        }
         slot.owner.set(None);
         bytes
     }
 
-    /// The slot of `owner`, claimed now if it has none.
-    #[inline]
-    fn slot(&self, owner: &'static dyn Owner) -> Option<&Slot> {
-        let same = |o: Option<&'static dyn Owner>| o.is_some_and(|o| core::ptr::addr_eq(o, owner));
-        if let Some(slot) = self.slots.iter().find(|s| same(s.owner.get())) {
-            return Some(slot);
+    /// Bytes in `owner`'s magazines (claiming nothing).
+    fn cached(&self, owner: &'static dyn Owner) -> usize {
+        if self.busy.get() {
+            return 0;
         }
-        let free = self.slots.iter().find(|s| s.owner.get().is_none())?;
-        free.owner.set(Some(owner));
-        Some(free)
+        // SAFETY: this thread's; no operation runs (the flag is clear) and
+        // the read ends before any could start.
+        self.find(owner).map_or(0, |slot| unsafe { &*slot.cache.get() }.bytes())
     }
 }
 
@@ -113,7 +140,8 @@ impl Drop for Leave<'_> {
     }
 }
 
-/// At thread exit: every magazine goes back to its depot.
+/// At thread exit: every magazine goes back to its depot (a depot that
+/// cannot be had then, poisoned, loses them: they leak).
 impl Drop for Caches {
     fn drop(&mut self) {
         self.busy.set(true);
@@ -224,7 +252,8 @@ impl<A: ByteAllocator + Send, L: Lock + Sync, I: InitHeap<A>> ThreadCached<A, L,
 
     /// Bytes in the calling thread's magazines of this front.
     pub fn cached_by_current_thread(&self) -> usize {
-        front::Front::with_cache(self, |cache| cache.bytes()).unwrap_or(0)
+        let owner: &'static dyn Owner = self.depot;
+        CACHES.try_with(|c| c.cached(owner)).unwrap_or(0)
     }
 
     /// Frees the depot's magazines to the heap; the bytes freed.
@@ -255,13 +284,18 @@ impl<A: ByteAllocator + Send, L: Lock + Sync, I: InitHeap<A>> front::Front for T
     }
 
     #[inline]
-    fn with_cache<R>(&self, f: impl FnOnce(&mut Cache) -> R) -> Option<R> {
+    fn enter<R>(&self, f: impl FnOnce(Context<'_>) -> R) -> R {
         let owner: &'static dyn Owner = self.depot;
-        CACHES.try_with(|c| c.enter(owner, f)).ok().flatten()
-    }
-
-    fn flush_here(&self) -> usize {
-        self.flush_current_thread()
+        let mut f = Some(f);
+        if let Ok(Some(r)) = CACHES.try_with(|c| f.take().map(|f| c.enter(owner, f))) {
+            return r;
+        }
+        // Thread-local storage is gone (the thread is exiting): no
+        // magazines. (`f` is still here: `try_with` ran nothing.)
+        match f.take() {
+            Some(f) => f(Context::Uncached),
+            None => unreachable!("the thread-local ran the operation"),
+        }
     }
 }
 
@@ -277,18 +311,18 @@ where
 {
     #[inline]
     unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
-        front::alloc(self, layout)
+        front::no_unwind(|| front::alloc(self, layout))
     }
 
     #[inline]
     unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
         // SAFETY: forwarded from the caller.
-        unsafe { front::dealloc(self, ptr, layout) }
+        front::no_unwind(|| unsafe { front::dealloc(self, ptr, layout) })
     }
 
     unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
         // SAFETY: forwarded from the caller.
-        unsafe { front::realloc(self, ptr, layout, new_size) }
+        front::no_unwind(|| unsafe { front::realloc(self, ptr, layout, new_size) })
     }
 }
 

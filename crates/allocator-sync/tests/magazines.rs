@@ -378,3 +378,71 @@ fn a_cpu_index_out_of_range_uses_the_depot_directly() {
     assert_eq!(front.figures().unwrap().used, 0, "nothing cached");
     assert_eq!(front.cached_by_current(), 0);
 }
+
+/// A flush while the thread holds the depot's lock gives nothing back and
+/// keeps the slot (with its blocks) for its front: another front never
+/// inherits blocks of a depot that is not its own.
+#[test]
+fn a_flush_that_cannot_reach_the_depot_keeps_the_magazines() {
+    let (f1, f2) = (new_threads(), new_threads());
+    arena(f1, 1 << 20);
+    arena(f2, 1 << 20);
+    let layout = Layout::from_size_align(64, 8).unwrap();
+    // SAFETY: a non-zero size; freed once.
+    unsafe {
+        let p = f1.alloc(layout);
+        f1.dealloc(p, layout);
+    }
+    let cached = f1.cached_by_current_thread();
+    assert!(cached > 0);
+    assert_eq!(f1.depot().with(|_| f1.flush_current_thread()).unwrap(), 0, "the depot is held here");
+    assert_eq!(f1.cached_by_current_thread(), cached);
+    // Every other slot of this thread goes to other fronts: none may hand
+    // out f1's blocks.
+    let lo = f2.depot().with(|h| h.figures().total).unwrap();
+    let mut got = Vec::new();
+    for _ in 0..2000 {
+        // SAFETY: a non-zero size.
+        let p = unsafe { f2.alloc(layout) };
+        assert!(!p.is_null());
+        got.push(p);
+    }
+    let f1_blocks = f1.depot().with(|h| h.figures().used).unwrap();
+    for p in got {
+        // SAFETY: allocated above.
+        unsafe { f2.dealloc(p, layout) };
+    }
+    assert!(lo > 0 && f1_blocks <= 64 * 64 + 4096, "f1's heap did not grow: f2 used its own");
+    assert_eq!(f1.flush_current_thread(), cached);
+    assert_eq!(f2.flush_current_thread() % 64, 0);
+    f1.drain().unwrap();
+    f2.drain().unwrap();
+    assert_eq!((f1.figures().unwrap().used, f2.figures().unwrap().used), (0, 0));
+}
+
+/// Frees through a front while its thread holds the depot's lock (inside
+/// `Depot::with`) cannot spill a magazine: the blocks stay in the
+/// magazines, beyond their size, and all go back later.
+#[test]
+fn frees_that_cannot_spill_lose_nothing() {
+    let front = new_threads();
+    arena(front, 4 << 20);
+    let layout = Layout::from_size_align(64, 8).unwrap();
+    for _ in 0..3 {
+        // SAFETY: a non-zero size.
+        let blocks: Vec<_> = (0..1000).map(|_| unsafe { front.alloc(layout) }).collect();
+        assert!(blocks.iter().all(|p| !p.is_null()));
+        front
+            .depot()
+            .with(|_| {
+                for &p in &blocks {
+                    // SAFETY: allocated above, freed once.
+                    unsafe { front.dealloc(p, layout) };
+                }
+            })
+            .unwrap();
+        front.flush_current_thread();
+        front.drain().unwrap();
+        assert_eq!(front.figures().unwrap().used, 0, "every block went back");
+    }
+}
