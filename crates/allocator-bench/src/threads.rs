@@ -19,7 +19,10 @@ use std::{
     time::{Duration, Instant},
 };
 
-use allocator::{Locked, SlabByteAllocator, TlsfByteAllocator};
+use allocator::{
+    compose::SizeClasses, policy::LARGE_SLABS, Depot, Locked, SlabByteAllocator, ThreadCached,
+    TlsfByteAllocator, YieldLock,
+};
 
 use crate::Rng;
 
@@ -38,12 +41,15 @@ pub(crate) struct SharedContender {
 
 /// The contenders, one line each. A new one is a `fn() -> Shared` (see
 /// `locked_over_arena!` for a heap of ours behind a lock) and a line here.
-pub(crate) const SHARED: [SharedContender; 5] = [
+pub(crate) const SHARED: [SharedContender; 8] = [
     SharedContender { name: "system", ours: false, get: system },
     SharedContender { name: "mimalloc", ours: false, get: mimalloc },
     SharedContender { name: "talc", ours: false, get: talc },
     SharedContender { name: "Locked<tlsf>", ours: true, get: locked_tlsf },
+    SharedContender { name: "Locked<tlsf,yield>", ours: true, get: locked_tlsf_yield },
     SharedContender { name: "Locked<slab>", ours: true, get: locked_slab },
+    SharedContender { name: "ThreadCached<tlsf>", ours: true, get: cached_tlsf },
+    SharedContender { name: "policy::Hosted", ours: true, get: hosted },
 ];
 
 /// The arena each arena heap gets: far more than the 8 × 1,000 live blocks
@@ -90,8 +96,11 @@ fn talc() -> Shared {
 /// lock, `SpinLock`) over its own pre-faulted arena.
 macro_rules! locked_over_arena {
     ($name:ident, $heap:ty, $new:expr) => {
+        locked_over_arena!($name, $heap, $new, allocator::SpinLock);
+    };
+    ($name:ident, $heap:ty, $new:expr, $lock:ty) => {
         fn $name() -> Shared {
-            static HEAP: Locked<$heap> = Locked::new($new);
+            static HEAP: Locked<$heap, $lock> = Locked::new($new);
             static ONCE: Once = Once::new();
             ONCE.call_once(|| {
                 // SAFETY: a fresh arena, this heap's alone for the rest of
@@ -104,7 +113,34 @@ macro_rules! locked_over_arena {
 }
 
 locked_over_arena!(locked_tlsf, TlsfByteAllocator, TlsfByteAllocator::new());
+locked_over_arena!(locked_tlsf_yield, TlsfByteAllocator, TlsfByteAllocator::new(), YieldLock);
 locked_over_arena!(locked_slab, SlabByteAllocator, SlabByteAllocator::new());
+
+/// A `fn() -> Shared` giving a per-thread magazine front over a depot of
+/// `$heap` (behind `YieldLock`) over its own pre-faulted arena.
+macro_rules! thread_cached_over_arena {
+    ($name:ident, $heap:ty, $new:expr) => {
+        fn $name() -> Shared {
+            static DEPOT: Depot<$heap, YieldLock> = Depot::new($new);
+            static FRONT: ThreadCached<$heap, YieldLock> = ThreadCached::new(&DEPOT);
+            static ONCE: Once = Once::new();
+            ONCE.call_once(|| {
+                // SAFETY: a fresh arena, this heap's alone for the rest of
+                // the program.
+                unsafe { DEPOT.init(prefaulted_arena(), SHARED_ARENA) }.expect("the heap takes its arena");
+            });
+            &FRONT
+        }
+    };
+}
+
+thread_cached_over_arena!(cached_tlsf, TlsfByteAllocator, TlsfByteAllocator::new());
+// `policy::Hosted`: per-thread magazines over size classes over TLSF.
+thread_cached_over_arena!(
+    hosted,
+    SizeClasses<TlsfByteAllocator, LARGE_SLABS>,
+    SizeClasses::new(TlsfByteAllocator::new())
+);
 
 /// A multi-thread workload.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
