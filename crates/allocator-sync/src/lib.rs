@@ -8,6 +8,7 @@ extern crate std;
 
 mod context;
 mod depot;
+mod fork;
 mod front;
 mod held;
 mod lock;

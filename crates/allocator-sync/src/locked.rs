@@ -248,6 +248,37 @@ impl<A, L: Lock, I: InitHeap<A>> Locked<A, L, I> {
     }
 }
 
+impl<A, L: lock_api::RawMutex, I> Locked<A, L, I> {
+    /// Takes the heap's lock and keeps it, with no scope, until
+    /// [`unlock_after_fork`](Self::unlock_after_fork): for a
+    /// `pthread_atfork` "prepare" handler, so that no other thread is
+    /// half-way through the heap when the process forks (the child would
+    /// inherit a heap locked for good, or half-changed). Meanwhile an
+    /// operation of the calling thread on this heap fails with
+    /// [`AllocError::Busy`] (with the `std` feature) instead of waiting for
+    /// itself; those of other threads wait.
+    ///
+    /// Only for locks that can be held without a scope (every
+    /// `lock_api::RawMutex`: spin, ticket, `YieldLock`).
+    pub fn lock_for_fork(&self) {
+        lock_api::RawMutex::lock(&self.lock);
+        self.owner.store(context::current(), Ordering::Relaxed);
+    }
+
+    /// Releases the lock taken by [`lock_for_fork`](Self::lock_for_fork):
+    /// in the parent's and in the child's `pthread_atfork` handler.
+    ///
+    /// # Safety
+    /// The calling thread took the lock with `lock_for_fork` and has not
+    /// released it since (in a child process: the thread that forked, the
+    /// child's only thread).
+    pub unsafe fn unlock_after_fork(&self) {
+        self.owner.store(0, Ordering::Relaxed);
+        // SAFETY: the caller holds the lock, taken by `lock_for_fork`.
+        unsafe { lock_api::RawMutex::unlock(&self.lock) }
+    }
+}
+
 /// Clears the owner when the scope ends (on unwind too).
 struct Clear<'a>(&'a AtomicUsize);
 
