@@ -335,6 +335,7 @@ impl<A: ByteAllocator, L: Lock, I: InitHeap<A>> Depot<A, L, I> {
 
     /// A block of `layout` from the heap, bypassing every magazine (null
     /// when there is none).
+    #[inline(never)]
     pub(crate) fn alloc_large(&self, layout: Layout, wait: bool) -> *mut u8 {
         match self.run(wait, |h| h.alloc(layout)) {
             Ok(Ok(p)) => p.as_ptr(),
@@ -348,12 +349,14 @@ impl<A: ByteAllocator, L: Lock, I: InitHeap<A>> Depot<A, L, I> {
     ///
     /// # Safety
     /// `block` is live in this depot's heap, fitting `layout`.
+    #[inline(never)]
     pub(crate) unsafe fn free_large(&self, block: NonNull<u8>, layout: Layout, wait: bool) {
         // SAFETY: forwarded from the caller.
         let _ = self.run(wait, |h| unsafe { h.dealloc(block, layout) });
     }
 
     /// One block of `class` from the heap, bypassing every magazine.
+    #[inline(never)]
     pub(crate) fn alloc_class(&self, class: usize, wait: bool) -> *mut u8 {
         self.alloc_large(block_layout(class), wait)
     }
@@ -363,6 +366,7 @@ impl<A: ByteAllocator, L: Lock, I: InitHeap<A>> Depot<A, L, I> {
     /// # Safety
     /// `block` was allocated for `class` from this depot's heap (through a
     /// front or `alloc_class`) and is free.
+    #[inline(never)]
     pub(crate) unsafe fn free_class(&self, class: usize, block: NonNull<u8>, wait: bool) {
         // SAFETY: forwarded from the caller.
         unsafe { self.free_large(block, block_layout(class), wait) }

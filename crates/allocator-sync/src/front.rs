@@ -48,6 +48,36 @@ pub(crate) trait Front {
     /// Runs `f` with the calling context entered for the whole operation
     /// (so that an operation interrupting it is [`Context::Nested`]).
     fn enter<R>(&self, f: impl FnOnce(Context<'_>) -> R) -> R;
+
+    /// The fast path: runs `f` on the calling context's magazines when it
+    /// has them and is not inside another operation; `None` otherwise, or
+    /// when `f` says so. `f` must not panic nor reach the depot.
+    fn fast<R>(&self, f: impl FnOnce(&mut Cache) -> Option<R>) -> Option<R>;
+}
+
+/// `GlobalAlloc::alloc`'s fast path: a pop from the calling context's
+/// loaded magazine, if it has a block; nothing else, so that it compiles to
+/// a few instructions with no call.
+#[inline(always)]
+pub(crate) fn fast_alloc<F: Front>(front: &F, layout: Layout) -> Option<NonNull<u8>> {
+    let class = class_of(layout)?;
+    // SAFETY: the cache holds only free blocks of their classes from this
+    // depot's heap.
+    front.fast(|cache| unsafe { cache.pop(class) })
+}
+
+/// `GlobalAlloc::dealloc`'s fast path: a push onto the calling context's
+/// loaded magazine, if it has room; `true` when done (a null `ptr` is).
+///
+/// # Safety
+/// As [`dealloc`].
+#[inline(always)]
+pub(crate) unsafe fn fast_dealloc<F: Front>(front: &F, ptr: *mut u8, layout: Layout) -> bool {
+    let Some(block) = NonNull::new(ptr) else { return true };
+    let Some(class) = class_of(layout) else { return false };
+    // SAFETY: a block of a class came from the heap with the class's
+    // layout, and the caller gives it up.
+    front.fast(|cache| unsafe { cache.push(class, block) }.then_some(())).is_some()
 }
 
 /// Turns a panic that would unwind out of `GlobalAlloc` (undefined
@@ -72,7 +102,7 @@ pub(crate) fn no_unwind<R>(f: impl FnOnce() -> R) -> R {
 
 /// `GlobalAlloc::alloc` for a front: a pop from the calling context's
 /// loaded magazine, else (out of line) everything else.
-#[inline]
+#[inline(never)]
 pub(crate) fn alloc<F: Front>(front: &F, layout: Layout) -> *mut u8 {
     let class = class_of(layout);
     front.enter(|ctx| match (class, ctx) {
@@ -131,7 +161,7 @@ unsafe fn alloc_once<A: ByteAllocator, L: Lock, I: InitHeap<A>>(
 /// # Safety
 /// `ptr` is a live block of this front allocated for `layout` (any size
 /// between the requested one and the usable one).
-#[inline]
+#[inline(never)]
 pub(crate) unsafe fn dealloc<F: Front>(front: &F, ptr: *mut u8, layout: Layout) {
     let Some(block) = NonNull::new(ptr) else { return };
     let class = class_of(layout);

@@ -218,6 +218,21 @@ impl<A: ByteAllocator, C: CpuId, const CPUS: usize, L: Lock, I: InitHeap<A>> fro
         &self.depot
     }
 
+    #[inline(always)]
+    fn fast<R>(&self, f: impl FnOnce(&mut Cache) -> Option<R>) -> Option<R> {
+        let slot = self.slots.get(C::current())?;
+        if slot.busy.load(Ordering::Acquire) {
+            return None;
+        }
+        slot.busy.store(true, Ordering::Relaxed);
+        compiler_fence(Ordering::SeqCst);
+        // SAFETY: as in `enter`: the busy flag is ours until it is cleared
+        // below, and `f` neither panics nor leaves the magazines.
+        let r = f(unsafe { &mut *slot.cache.get() });
+        slot.busy.store(false, Ordering::Release);
+        r
+    }
+
     #[inline]
     fn enter<R>(&self, f: impl FnOnce(Context<'_>) -> R) -> R {
         let Some(slot) = self.slots.get(C::current()) else {
@@ -254,11 +269,18 @@ where
 {
     #[inline]
     unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
+        if let Some(p) = front::fast_alloc(self, layout) {
+            return p.as_ptr();
+        }
         front::no_unwind(|| front::alloc(self, layout))
     }
 
     #[inline]
     unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
+        // SAFETY: forwarded from the caller.
+        if unsafe { front::fast_dealloc(self, ptr, layout) } {
+            return;
+        }
         // SAFETY: forwarded from the caller.
         front::no_unwind(|| unsafe { front::dealloc(self, ptr, layout) })
     }

@@ -46,16 +46,17 @@ struct Slot {
 
 /// A thread's magazines, for up to [`FRONTS_PER_THREAD`] fronts.
 struct Caches {
-    /// Set for the whole of every operation of a front on this thread: one
-    /// nested in it (a signal handler) is `Context::Nested`.
-    busy: Cell<bool>,
+    /// `IDLE`, `BUSY` for the whole of every operation of a front on this
+    /// thread (one nested in it, a signal handler, is `Context::Nested`),
+    /// or `EXITED` once the thread's magazines went back at its exit.
+    state: Cell<u8>,
     slots: [Slot; FRONTS_PER_THREAD],
 }
 
 impl Caches {
     const fn new() -> Self {
         Self {
-            busy: Cell::new(false),
+            state: Cell::new(IDLE),
             slots: [const { Slot { owner: Cell::new(None), cache: UnsafeCell::new(Cache::new()) } };
                 FRONTS_PER_THREAD],
         }
@@ -64,12 +65,15 @@ impl Caches {
     /// Runs `f` in this thread's context for `owner`'s front.
     #[inline]
     fn enter<R>(&self, owner: &'static dyn Owner, f: impl FnOnce(Context<'_>) -> R) -> R {
-        if self.busy.replace(true) {
-            return f(Context::Nested);
+        match self.state.get() {
+            IDLE => {}
+            BUSY => return f(Context::Nested),
+            _ => return f(Context::Uncached),
         }
+        self.state.set(BUSY);
         // A signal handler sees the flag set before any magazine changes.
         compiler_fence(Ordering::SeqCst);
-        let _leave = Leave(&self.busy);
+        let _leave = Leave(&self.state);
         match self.slot(owner) {
             // SAFETY: the thread-local is this thread's alone, and the busy
             // flag keeps a nested operation out: this is the only reference
@@ -85,18 +89,29 @@ impl Caches {
         self.slots.iter().find(|s| s.owner.get().is_some_and(|o| core::ptr::addr_eq(o, owner)))
     }
 
-    /// The slot of `owner`, claimed now if it has none (only a slot whose
-    /// magazines are empty is ever claimed).
+    /// The slot of `owner`, claimed now if it has none.
     #[inline]
     fn slot(&self, owner: &'static dyn Owner) -> Option<&Slot> {
-        if let Some(slot) = self.find(owner) {
-            return Some(slot);
+        match self.find(owner) {
+            Some(slot) => Some(slot),
+            None => self.claim(owner),
         }
+    }
+
+    /// Claims a slot for `owner`: only a slot whose magazines are empty.
+    #[inline(never)]
+    fn claim(&self, owner: &'static dyn Owner) -> Option<&Slot> {
         let free = self.slots.iter().find(|s| {
             // SAFETY: a read of this thread's magazines while the caller
             // holds the busy flag: nothing else reaches them.
             s.owner.get().is_none() && unsafe { &*s.cache.get() }.bytes() == 0
         })?;
+        // The magazines go back at thread exit: the hook is registered
+        // with the first slot claimed (here, never on the fast path). A
+        // thread already past its hook has no magazines.
+        if EXIT.try_with(|_| ()).is_err() {
+            return None;
+        }
         free.owner.set(Some(owner));
         Some(free)
     }
@@ -105,10 +120,11 @@ impl Caches {
     /// slot; the bytes given back (0, the slot kept, when the depot cannot
     /// be had).
     fn release(&self, owner: &'static dyn Owner) -> usize {
-        if self.busy.replace(true) {
+        if self.state.get() != IDLE {
             return 0;
         }
-        let _leave = Leave(&self.busy);
+        self.state.set(BUSY);
+        let _leave = Leave(&self.state);
         let Some(slot) = self.find(owner) else { return 0 };
         // SAFETY: as in `enter`: this thread's, and the busy flag is held.
         let cache = unsafe { &mut *slot.cache.get() };
@@ -122,7 +138,7 @@ impl Caches {
 
     /// Bytes in `owner`'s magazines (claiming nothing).
     fn cached(&self, owner: &'static dyn Owner) -> usize {
-        if self.busy.get() {
+        if self.state.get() != IDLE {
             return 0;
         }
         // SAFETY: this thread's; no operation runs (the flag is clear) and
@@ -131,30 +147,51 @@ impl Caches {
     }
 }
 
-/// Clears the busy flag (on unwind too).
-struct Leave<'a>(&'a Cell<bool>);
+/// `Caches::state`: no operation running.
+const IDLE: u8 = 0;
+/// `Caches::state`: an operation is running.
+const BUSY: u8 = 1;
+/// `Caches::state`: the thread is exiting and its magazines went back.
+const EXITED: u8 = 2;
+
+/// Sets the state back to idle (on unwind too).
+struct Leave<'a>(&'a Cell<u8>);
 
 impl Drop for Leave<'_> {
     fn drop(&mut self) {
-        self.0.set(false);
+        self.0.set(IDLE);
     }
 }
 
-/// At thread exit: every magazine goes back to its depot (a depot that
-/// cannot be had then, poisoned, loses them: they leak).
-impl Drop for Caches {
-    fn drop(&mut self) {
-        self.busy.set(true);
-        for slot in &mut self.slots {
+impl Caches {
+    /// At thread exit: every magazine goes back to its depot (a depot that
+    /// cannot be had then, poisoned, loses them: they leak), and later
+    /// operations (other thread-locals' destructors) use no magazine.
+    fn exit(&self) {
+        self.state.set(EXITED);
+        for slot in &self.slots {
             if let Some(owner) = slot.owner.take() {
-                owner.take_all(slot.cache.get_mut());
+                // SAFETY: this thread's; `EXITED` keeps every operation
+                // away from the magazines from now on.
+                owner.take_all(unsafe { &mut *slot.cache.get() });
             }
         }
     }
 }
 
+/// Its destructor is the thread-exit hook. Kept apart from `CACHES`, which
+/// has none, so that reaching the magazines checks no registration.
+struct ExitHook;
+
+impl Drop for ExitHook {
+    fn drop(&mut self) {
+        let _ = CACHES.try_with(Caches::exit);
+    }
+}
+
 std::thread_local! {
     static CACHES: Caches = const { Caches::new() };
+    static EXIT: ExitHook = const { ExitHook };
 }
 
 /// A heap with per-thread magazines, for hosted programs: each thread
@@ -283,6 +320,28 @@ impl<A: ByteAllocator + Send, L: Lock + Sync, I: InitHeap<A>> front::Front for T
         self.depot
     }
 
+    #[inline(always)]
+    fn fast<R>(&self, f: impl FnOnce(&mut Cache) -> Option<R>) -> Option<R> {
+        let owner: &'static dyn Owner = self.depot;
+        CACHES
+            .try_with(|c| {
+                if c.state.get() != IDLE {
+                    return None;
+                }
+                let slot = c.find(owner)?;
+                c.state.set(BUSY);
+                compiler_fence(Ordering::SeqCst);
+                // SAFETY: as in `Caches::enter`: this thread's, and the
+                // state keeps a nested operation out until it is idle again.
+                let r = f(unsafe { &mut *slot.cache.get() });
+                compiler_fence(Ordering::SeqCst);
+                c.state.set(IDLE);
+                r
+            })
+            .ok()
+            .flatten()
+    }
+
     #[inline]
     fn enter<R>(&self, f: impl FnOnce(Context<'_>) -> R) -> R {
         let owner: &'static dyn Owner = self.depot;
@@ -311,11 +370,18 @@ where
 {
     #[inline]
     unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
+        if let Some(p) = front::fast_alloc(self, layout) {
+            return p.as_ptr();
+        }
         front::no_unwind(|| front::alloc(self, layout))
     }
 
     #[inline]
     unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
+        // SAFETY: forwarded from the caller.
+        if unsafe { front::fast_dealloc(self, ptr, layout) } {
+            return;
+        }
         // SAFETY: forwarded from the caller.
         front::no_unwind(|| unsafe { front::dealloc(self, ptr, layout) })
     }
