@@ -80,26 +80,6 @@ pub(crate) unsafe fn fast_dealloc<F: Front>(front: &F, ptr: *mut u8, layout: Lay
     front.fast(|cache| unsafe { cache.push(class, block) }.then_some(())).is_some()
 }
 
-/// Turns a panic that would unwind out of `GlobalAlloc` (undefined
-/// behaviour) into an abort: dropped only while unwinding, it panics again,
-/// and a panic during unwinding aborts (after the first panic's message).
-pub(crate) struct AbortOnUnwind;
-
-impl Drop for AbortOnUnwind {
-    fn drop(&mut self) {
-        panic!("a heap operation panicked inside the global allocator; aborting");
-    }
-}
-
-/// Runs `f`, aborting the process should it unwind (out of `GlobalAlloc`).
-#[inline]
-pub(crate) fn no_unwind<R>(f: impl FnOnce() -> R) -> R {
-    let guard = AbortOnUnwind;
-    let r = f();
-    core::mem::forget(guard);
-    r
-}
-
 /// `GlobalAlloc::alloc` for a front: a pop from the calling context's
 /// loaded magazine, else (out of line) everything else.
 #[inline(never)]

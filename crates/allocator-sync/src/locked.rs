@@ -387,18 +387,6 @@ impl<A: ByteAllocator, L: Lock, I: InitHeap<A>> ops::Access for Locked<A, L, I> 
     }
 }
 
-/// Turns a panic that would unwind out of `GlobalAlloc` (undefined
-/// behaviour) into an abort: dropped only while unwinding, it panics again,
-/// and a panic during unwinding aborts the process (after the first panic's
-/// message was printed, or an allocation failure reported).
-struct AbortOnUnwind;
-
-impl Drop for AbortOnUnwind {
-    fn drop(&mut self) {
-        panic!("a heap operation panicked inside the global allocator; aborting");
-    }
-}
-
 // SAFETY: blocks come from the heap, whose `ByteAllocator` contract makes
 // them disjoint, aligned and valid until freed; the lock serialises every
 // call and never gives two scopes the heap at once; zero-size layouts
@@ -410,32 +398,24 @@ unsafe impl<A: ByteAllocator, L: Lock, I: InitHeap<A>> GlobalAlloc for Locked<A,
         if layout.size() == 0 {
             return ops::dangling(layout.align()).as_ptr();
         }
-        let guard = AbortOnUnwind;
-        let p = match self.with(|h| h.alloc(layout)) {
+        ops::no_unwind(|| match self.with(|h| h.alloc(layout)) {
             Ok(Ok(p)) => p.as_ptr(),
             _ => ptr::null_mut(),
-        };
-        core::mem::forget(guard);
-        p
+        })
     }
 
     #[inline]
     unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
         if let Some(p) = NonNull::new(ptr) {
-            let guard = AbortOnUnwind;
             // SAFETY: the caller guarantees `ptr` was allocated here for
             // `layout`.
-            unsafe { ops::deallocate(self, p, layout) }
-            core::mem::forget(guard);
+            ops::no_unwind(|| unsafe { ops::deallocate(self, p, layout) });
         }
     }
 
     unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
-        let guard = AbortOnUnwind;
         // SAFETY: forwarded from the caller.
-        let p = unsafe { ops::realloc(self, ptr, layout, new_size) };
-        core::mem::forget(guard);
-        p
+        ops::no_unwind(|| unsafe { ops::realloc(self, ptr, layout, new_size) })
     }
 }
 

@@ -32,6 +32,27 @@ pub(crate) fn dangling(align: usize) -> NonNull<u8> {
     NonNull::new(ptr::without_provenance_mut(align)).unwrap_or(NonNull::dangling())
 }
 
+/// Turns a panic that would unwind out of `GlobalAlloc` (undefined
+/// behaviour) into an abort: dropped only while unwinding, it panics again,
+/// and a panic during unwinding aborts the process (after the first panic's
+/// message was printed, or an allocation failure reported).
+struct AbortOnUnwind;
+
+impl Drop for AbortOnUnwind {
+    fn drop(&mut self) {
+        panic!("a heap operation panicked inside the global allocator; aborting");
+    }
+}
+
+/// Runs `f`, aborting the process should it unwind (out of `GlobalAlloc`).
+#[inline]
+pub(crate) fn no_unwind<R>(f: impl FnOnce() -> R) -> R {
+    let guard = AbortOnUnwind;
+    let r = f();
+    core::mem::forget(guard);
+    r
+}
+
 /// A block and its usable length, or nothing.
 pub(crate) type Block = Option<NonNull<[u8]>>;
 

@@ -272,7 +272,7 @@ where
         if let Some(p) = front::fast_alloc(self, layout) {
             return p.as_ptr();
         }
-        front::no_unwind(|| front::alloc(self, layout))
+        crate::ops::no_unwind(|| front::alloc(self, layout))
     }
 
     #[inline]
@@ -282,12 +282,12 @@ where
             return;
         }
         // SAFETY: forwarded from the caller.
-        front::no_unwind(|| unsafe { front::dealloc(self, ptr, layout) })
+        crate::ops::no_unwind(|| unsafe { front::dealloc(self, ptr, layout) })
     }
 
     unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
         // SAFETY: forwarded from the caller.
-        front::no_unwind(|| unsafe { front::realloc(self, ptr, layout, new_size) })
+        crate::ops::no_unwind(|| unsafe { front::realloc(self, ptr, layout, new_size) })
     }
 }
 
