@@ -9,10 +9,22 @@
 
 use allocator::{
     bitmap::BitAlloc4K,
-    compose::{Checked, Fallback, Pool, Refill, Region, Segregator},
-    AllocResult, BitmapIdAllocator, BitmapPageAllocator, BuddyPageAllocator, Figures, IdAllocator, InitHeap,
-    Locked, PageAllocator, SlabByteAllocator, SpinLock, TicketLock, TlsfByteAllocator,
+    compose::{Checked, Fallback, Pool, Refill, Region, Segregator, SizeClasses},
+    AllocResult, BitmapIdAllocator, BitmapPageAllocator, BuddyPageAllocator, CpuId, Figures, IdAllocator,
+    InitHeap, Locked, PageAllocator, PerCpu, SlabByteAllocator, SpinLock, TicketLock, TlsfByteAllocator,
 };
+
+/// One CPU: the index a per-CPU front picks its magazines by.
+#[derive(Debug)]
+pub struct OneCpu;
+
+// SAFETY: a single CPU, whose heap calls (in this crate: none but the
+// figures) are never interrupted by another allocating through the front.
+unsafe impl CpuId for OneCpu {
+    fn current() -> usize {
+        0
+    }
+}
 
 /// The buddy heap of the statics (blocks up to 2 GiB).
 pub type Buddy = allocator::buddy::BuddyByteAllocator<32>;
@@ -85,9 +97,19 @@ pub static STATIC_LOCKED_KERNEL_HEAP: Locked<Refill<TlsfByteAllocator, BitmapPag
 pub static STATIC_LOCKED_CHECKED: Locked<Checked<TlsfByteAllocator, 256, 16>> =
     Locked::new(Checked::new(TlsfByteAllocator::new()));
 
+/// Size classes (slabs of up to 2 KiB) over TLSF: the firmware policy's
+/// heap.
+#[no_mangle]
+pub static STATIC_LOCKED_SIZE_CLASSES: Locked<SizeClasses<TlsfByteAllocator>> =
+    Locked::new(SizeClasses::new(TlsfByteAllocator::new()));
+/// Per-CPU magazines (4 CPUs) over size classes over TLSF: a kernel heap.
+#[no_mangle]
+pub static STATIC_PER_CPU: PerCpu<SizeClasses<TlsfByteAllocator>, OneCpu, 4> =
+    PerCpu::new(SizeClasses::new(TlsfByteAllocator::new()));
+
 /// The figures of every static byte heap, and the sizes of the page and
 /// id allocators: touches each, so that none is dropped from a binary.
-pub fn figures() -> ([AllocResult<Figures>; 11], [AllocResult<usize>; 3]) {
+pub fn figures() -> ([AllocResult<Figures>; 13], [AllocResult<usize>; 3]) {
     (
         [
             STATIC_LOCKED_TLSF.figures(),
@@ -101,6 +123,8 @@ pub fn figures() -> ([AllocResult<Figures>; 11], [AllocResult<usize>; 3]) {
             STATIC_LOCKED_FALLBACK.figures(),
             STATIC_LOCKED_KERNEL_HEAP.figures(),
             STATIC_LOCKED_CHECKED.figures(),
+            STATIC_LOCKED_SIZE_CLASSES.figures(),
+            STATIC_PER_CPU.figures(),
         ],
         [
             STATIC_LOCKED_BITMAP_PAGES.with(|p| PageAllocator::total_pages(&**p)),
