@@ -24,3 +24,26 @@ pub(crate) fn current() -> usize {
 pub(crate) fn current() -> usize {
     0
 }
+
+/// In a debug build with `std`: says on standard error (without
+/// allocating) that an allocation failed because the calling thread
+/// re-entered a heap it holds, before std reports the failed allocation and
+/// aborts — so that the cause is named, not only the size.
+#[cfg(all(feature = "std", debug_assertions))]
+#[cold]
+pub(crate) fn report_reentry(size: usize) {
+    use std::io::Write;
+    // `Stderr` is unbuffered and allocates nothing; a failed write is
+    // ignored (there is nowhere else to say it).
+    let _ = writeln!(
+        std::io::stderr(),
+        "allocator: an allocation of {size} bytes re-entered a heap this thread already holds \
+         (an allocation inside `Locked::with`, or in a handler interrupting a heap operation); it fails"
+    );
+}
+
+/// Nothing to report through without `std` or in a release build: the
+/// allocation fails (null).
+#[cfg(not(all(feature = "std", debug_assertions)))]
+#[inline]
+pub(crate) fn report_reentry(_size: usize) {}

@@ -400,6 +400,10 @@ unsafe impl<A: ByteAllocator, L: Lock, I: InitHeap<A>> GlobalAlloc for Locked<A,
         }
         ops::no_unwind(|| match self.with(|h| h.alloc(layout)) {
             Ok(Ok(p)) => p.as_ptr(),
+            Err(AllocError::Busy) => {
+                context::report_reentry(layout.size());
+                ptr::null_mut()
+            }
             _ => ptr::null_mut(),
         })
     }

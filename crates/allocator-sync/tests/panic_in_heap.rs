@@ -112,3 +112,36 @@ fn a_panic_inside_the_global_heap_ends_the_process_with_a_message() {
         );
     }
 }
+
+const REENTRY_CHILD: &str = "ALLOCATOR_SYNC_REENTRY_CHILD";
+
+/// An allocation by the thread that holds the global heap (inside
+/// `Locked::with`) fails instead of spinning; a debug build says why before
+/// std reports the failed allocation and aborts.
+#[test]
+fn an_allocation_inside_with_fails_and_names_the_reentry() {
+    if std::env::var_os(REENTRY_CHILD).is_some() {
+        let _ = HEAP.with(|_| {
+            let b = Box::new(7u64);
+            core::hint::black_box(&b);
+        });
+        unreachable!("the allocation inside `with` fails and std aborts");
+    }
+    if std::env::var_os("ALLOCATOR_EMULATED").is_some() {
+        println!("skipped under an emulator");
+        return;
+    }
+    let output = Command::new(std::env::current_exe().unwrap())
+        .args(["--exact", "an_allocation_inside_with_fails_and_names_the_reentry", "--nocapture"])
+        .env(REENTRY_CHILD, "1")
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(!output.status.success(), "the child succeeded: {stderr}");
+    assert!(stderr.contains("memory allocation of 8 bytes failed"), "{stderr}");
+    if cfg!(debug_assertions) {
+        assert!(stderr.contains("re-entered a heap this thread already holds"), "{stderr}");
+    }
+}
