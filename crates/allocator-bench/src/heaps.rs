@@ -8,8 +8,9 @@ use std::{
 use allocator::{
     bitmap::BitmapPageAllocator,
     buddy::BuddyByteAllocator,
-    compose::{Checked, Pool, Refill, Segregator},
-    BaseAllocator, ByteAllocator, SlabByteAllocator, TlsfByteAllocator,
+    compose::{Checked, Pool, Refill, Segregator, Stats},
+    policy::Counted,
+    BaseAllocator, ByteAllocator, Figures, Health, SlabByteAllocator, TlsfByteAllocator,
 };
 
 /// A byte heap under test.
@@ -35,6 +36,12 @@ pub(crate) trait Heap {
 
     /// `true` when `ptr` is a block of this heap (for routing frees).
     fn holds(&self, ptr: *mut u8) -> bool;
+
+    /// The heap's health (`ByteAllocator::health` for ours; what a raw
+    /// crate's or peer's API can tell); `None` when it can tell nothing.
+    fn health(&self) -> Option<Health> {
+        None
+    }
 }
 
 /// Who a contender is: ours, the crate one of ours wraps, or a peer.
@@ -144,6 +151,10 @@ macro_rules! ours {
             fn holds(&self, ptr: *mut u8) -> bool {
                 (self.start..self.end).contains(&ptr.addr())
             }
+
+            fn health(&self) -> Option<Health> {
+                Some(self.heap.health())
+            }
         }
     )*};
 }
@@ -160,6 +171,7 @@ ours! {
         // with its provenance, used by this heap alone until it is dropped.
         unsafe { Refill::new(TlsfByteAllocator::new(), BitmapPageAllocator::new()) }
     }, pages;
+    CountedTlsf = Counted<TlsfByteAllocator> => Counted::new(TlsfByteAllocator::new(), Stats::new()), whole;
 }
 
 /// `Checked<TlsfByteAllocator>`, boxed: its 2 MiB live table would take
@@ -199,6 +211,10 @@ impl Heap for CheckedTlsf {
     fn holds(&self, ptr: *mut u8) -> bool {
         (self.start..self.end).contains(&ptr.addr())
     }
+
+    fn health(&self) -> Option<Health> {
+        Some(self.heap.health())
+    }
 }
 
 /// A raw crate or a peer over an arena: how to make it and call it.
@@ -208,6 +224,7 @@ macro_rules! arena_heap {
         alloc($h:ident, $l:ident) $alloc:block
         dealloc($dh:ident, $p:ident, $dl:ident) $dealloc:block
         realloc($rh:ident, $rp:ident, $rl:ident, $rn:ident) $realloc:block
+        $(health($hh:ident) $health:block)?
     }) => {
         pub(crate) struct $name {
             inner: $inner,
@@ -242,6 +259,11 @@ macro_rules! arena_heap {
             fn holds(&self, ptr: *mut u8) -> bool {
                 (self.start..self.end).contains(&ptr.addr())
             }
+
+            $(fn health(&self) -> Option<Health> {
+                let $hh = &self.inner;
+                $health
+            })?
         }
     };
 }
@@ -283,6 +305,13 @@ arena_heap!(RawBuddy(buddy_system_allocator::Heap<32>) {
     realloc(h, p, l, n) {
         // SAFETY: forwarded from the caller.
         unsafe { moved(h, p, l, n) }
+    }
+    health(h) {
+        // Its counters: total and used (rounded to powers of two) bytes, and
+        // the bytes requested; no largest free block.
+        let mut health = Health::new(Figures::new(h.stats_total_bytes(), h.stats_alloc_actual()), None);
+        health.requested = Some(h.stats_alloc_user());
+        Some(health)
     }
 });
 
@@ -348,6 +377,10 @@ arena_heap!(Lla(linked_list_allocator::Heap) {
     realloc(h, p, l, n) {
         // SAFETY: forwarded from the caller.
         unsafe { moved(h, p, l, n) }
+    }
+    health(h) {
+        // Its size and used bytes; no largest free block.
+        Some(Health::new(Figures::new(h.size(), h.used()), None))
     }
 });
 

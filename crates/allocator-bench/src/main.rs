@@ -16,7 +16,7 @@ use std::{
 };
 
 use heaps::{Heap, Kind};
-use workloads::{Figure, Scale};
+use workloads::{AfterRun, Figure, Scale};
 
 #[global_allocator]
 static ROUTER: router::Router = router::Router;
@@ -100,6 +100,8 @@ pub(crate) struct Contender {
     /// `false` for the process-wide allocators (no efficiency figure).
     pub(crate) bounded: bool,
     pub(crate) run: fn(Workload, *mut u8, Scale, u64) -> Figure,
+    /// The heap's health after a long random run, where it can tell.
+    pub(crate) health: fn(*mut u8) -> Option<AfterRun>,
 }
 
 fn run<H: Heap + 'static>(w: Workload, arena: *mut u8, scale: Scale, seed: u64) -> Figure {
@@ -123,7 +125,14 @@ fn run<H: Heap + 'static>(w: Workload, arena: *mut u8, scale: Scale, seed: u64) 
 
 macro_rules! contender {
     ($name:literal, $kind:ident, $wraps:expr, $bounded:literal, $ty:ty) => {
-        Contender { name: $name, kind: Kind::$kind, wraps: $wraps, bounded: $bounded, run: run::<$ty> }
+        Contender {
+            name: $name,
+            kind: Kind::$kind,
+            wraps: $wraps,
+            bounded: $bounded,
+            run: run::<$ty>,
+            health: workloads::after_random_run::<$ty>,
+        }
     };
 }
 
@@ -171,6 +180,7 @@ const USAGE: &str = "usage: allocator-bench [--quick | --full] [--only NAME,…]
   --full         ten times the operations, five times the rounds
   --only         these contenders (see --list)
   --workload     these workloads (see --list; `pages` for the page and id table,
+                 `health` for the heap health after a random run,
                  mt-private, mt-cross, mt-prodcons for the multi-thread table)
   --baseline     the contender ratios are taken against (default: system)
   --out          the report folder (default: target/allocator-bench)
@@ -242,7 +252,7 @@ fn parse(args: &[String]) -> Result<Option<Options>, String> {
                     println!("  {}", c.name);
                 }
                 println!(
-                    "workloads: {}, pages, {}",
+                    "workloads: {}, pages, health, {}",
                     Workload::ALL.map(Workload::name).join(", "),
                     threads::Shape::ALL.map(threads::Shape::name).join(", ")
                 );
@@ -351,6 +361,10 @@ fn main() -> ExitCode {
             results.byte(c.name, c.kind, w, figure);
             done += 1;
         }
+    }
+    if wanted("health") {
+        progress(done, total, "heap health after a random run");
+        results.health = report::health(&chosen, arena);
     }
     if wanted("pages") {
         progress(done, total, "pages and ids");

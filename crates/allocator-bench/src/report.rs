@@ -5,11 +5,11 @@ use std::{collections::BTreeMap, fmt::Write as _, fs, path::Path};
 use plotters::prelude::*;
 
 use crate::{
-    heaps::Kind,
+    heaps::{self, Kind},
     instructions::{self, Count},
     pages::{self, Pages},
     threads::{MtCell, MtRow, Shape},
-    workloads::{Figure, Scale},
+    workloads::{self, AfterRun, Figure, Scale, HEALTH_HEAP, HEALTH_STEPS},
     Contender, Workload,
 };
 
@@ -35,6 +35,13 @@ pub(crate) struct Overhead {
     pub(crate) ratio: f64,
 }
 
+/// A heap's health after the long random run.
+pub(crate) struct HealthRow {
+    pub(crate) name: &'static str,
+    pub(crate) ours: bool,
+    pub(crate) after: AfterRun,
+}
+
 /// Everything one run measured.
 pub(crate) struct Results {
     baseline: String,
@@ -46,6 +53,8 @@ pub(crate) struct Results {
     pub(crate) instructions: Option<Result<Vec<Count>, String>>,
     /// The multi-thread table.
     pub(crate) threads: Vec<MtRow>,
+    /// The heap health after a random run.
+    pub(crate) health: Vec<HealthRow>,
 }
 
 /// Higher is better, whatever the figure.
@@ -109,6 +118,63 @@ system allocator's and mimalloc's (1, 2, 4, 8 threads). Shared allocators throug
 this workspace's. `!`: a run hit the time budget (2 s by default; the rate it reached is shown, and the cell \
 is not run again).\n";
 
+/// What the health table shows.
+fn health_intro() -> String {
+    format!(
+        "Heap health after a random run: {}k steps on a fresh {} MiB heap (a block of 16-4096 B allocated three \
+times in four while live blocks request under half the heap, else a random live block freed; one sequence for \
+every heap), then `health()`, the blocks still live. Used counts headers and rounding; largest free is the \
+largest request that would succeed now; fragmentation = 1 - largest free / free. pool256+tlsf counts its \
+pool's free blocks as free but as fragments (no request above 256 B can have them); tlsf<-pages likewise its \
+page allocator's free pages until they are refilled. `—`: not known. buddy and slab cannot tell their largest \
+free block (the crates they wrap do not expose their free lists), nor can buddy_system_allocator and \
+linked_list_allocator, whose APIs give used bytes only; rlsf, talc, system and mimalloc give nothing to read \
+and ax_slab_allocator a total that counts slab memory twice, so they have no row. Requested bytes (live / peak) \
+where something counts them: counted-tlsf is tlsf in `Proxy<_, Stats>` (policy::Counted); \
+buddy_system_allocator counts the live ones, no peak.\n",
+        HEALTH_STEPS / 1000,
+        HEALTH_HEAP >> 20
+    )
+}
+
+/// Bytes, in KiB or MiB.
+fn bytes(n: usize) -> String {
+    if n >= 1 << 20 {
+        format!("{:.2} MiB", n as f64 / f64::from(1 << 20))
+    } else {
+        format!("{:.1} KiB", n as f64 / 1024.0)
+    }
+}
+
+/// An optional figure, `—` when the heap cannot tell.
+fn or_dash<T>(v: Option<T>, f: impl Fn(T) -> String) -> String {
+    v.map_or_else(|| "—".into(), f)
+}
+
+/// Columns padded to their widest cell, trailing blanks cut.
+fn aligned(head: &[String], rows: &[Vec<String>]) -> String {
+    let widths: Vec<usize> = (0..head.len())
+        .map(|i| {
+            rows.iter().map(|r| r[i].chars().count()).chain([head[i].chars().count()]).max().unwrap_or(0)
+        })
+        .collect();
+    let line = |cells: &[String]| {
+        let padded: Vec<String> = cells
+            .iter()
+            .zip(&widths)
+            .map(|(c, w)| format!("{c}{}", " ".repeat(w - c.chars().count())))
+            .collect();
+        padded.join("  ").trim_end().to_string()
+    };
+    let mut s = line(head);
+    s.push('\n');
+    for r in rows {
+        s += &line(r);
+        s.push('\n');
+    }
+    s
+}
+
 /// A multi-thread cell: the median in M/s and the spread.
 fn mt_show(c: &MtCell) -> String {
     match &c.error {
@@ -168,6 +234,45 @@ impl Results {
         out
     }
 
+    /// The health table: header and rows.
+    fn health_grid(&self) -> (Vec<String>, Vec<Vec<String>>) {
+        let head = [
+            "heap",
+            "total",
+            "used",
+            "free",
+            "largest free",
+            "fragmentation",
+            "requested live / peak",
+            "live blocks",
+            "failed allocs",
+        ]
+        .map(String::from)
+        .to_vec();
+        let rows = self
+            .health
+            .iter()
+            .map(|r| {
+                let h = r.after.health;
+                vec![
+                    format!("{}{}", r.name, if r.ours { " *" } else { "" }),
+                    bytes(h.total),
+                    bytes(h.used),
+                    bytes(h.free()),
+                    or_dash(h.largest_free, bytes),
+                    or_dash(h.fragmentation_permille(), |p| format!("{:.1} %", f64::from(p) / 10.0)),
+                    match (h.requested, h.peak_requested) {
+                        (None, _) => "—".into(),
+                        (Some(now), peak) => format!("{} / {}", bytes(now), or_dash(peak, bytes)),
+                    },
+                    r.after.live.to_string(),
+                    r.after.failures.to_string(),
+                ]
+            })
+            .collect();
+        (head.to_vec(), rows)
+    }
+
     /// The failed multi-thread cells, one line each.
     fn mt_errors(&self) -> Vec<String> {
         self.threads
@@ -191,6 +296,7 @@ impl Results {
             overhead: Vec::new(),
             instructions: None,
             threads: Vec::new(),
+            health: Vec::new(),
         }
     }
 
@@ -272,6 +378,12 @@ impl Results {
             for o in &self.overhead {
                 let _ = writeln!(s, "{:<14} vs {:<24} {:<16} {:.3}", o.ours, o.raw, o.workload, o.ratio);
             }
+        }
+        if !self.health.is_empty() {
+            s += "\n";
+            s += &health_intro();
+            let (head, rows) = self.health_grid();
+            s += &aligned(&head, &rows);
         }
         if !self.threads.is_empty() {
             s += "\n";
@@ -372,6 +484,16 @@ impl Results {
                 let _ = writeln!(s, "| {} | {} | {} | {:.3} |", o.ours, o.raw, o.workload, o.ratio);
             }
         }
+        if !self.health.is_empty() {
+            s += "\n## Heap health after a random run\n\n";
+            s += &health_intro();
+            let (head, rows) = self.health_grid();
+            let _ = writeln!(s, "\n| {} |", head.join(" | "));
+            let _ = writeln!(s, "|{}", " --- |".repeat(head.len()));
+            for r in rows {
+                let _ = writeln!(s, "| {} |", r.join(" | "));
+            }
+        }
         if let Some(Ok(counts)) = &self.instructions {
             if counts.iter().any(|c| !instructions::is_checker(c.ours)) {
                 s += "\n## Wrapper overhead in instructions (per alloc+free pair, callgrind, harness taken off)\n\n| ours | wraps | workload | ours | wrapped | overhead |\n| --- | --- | --- | --- | --- | --- |\n";
@@ -443,6 +565,25 @@ impl Results {
         }
         for o in &self.overhead {
             let _ = writeln!(s, "{},overhead vs {},{},ratio,{:.4}", o.ours, o.raw, o.workload, o.ratio);
+        }
+        for r in &self.health {
+            let h = r.after.health;
+            let figures = [
+                ("total", Some(h.total)),
+                ("used", Some(h.used)),
+                ("free", Some(h.free())),
+                ("largest free", h.largest_free),
+                ("requested", h.requested),
+                ("peak requested", h.peak_requested),
+            ];
+            for (what, v) in figures.iter().filter_map(|(w, v)| Some((w, (*v)?))) {
+                let _ = writeln!(s, "{},health,{what},bytes,{v}", r.name);
+            }
+            if let Some(p) = h.fragmentation_permille() {
+                let _ = writeln!(s, "{},health,fragmentation,permille,{p}", r.name);
+            }
+            let _ = writeln!(s, "{},health,failed allocs,count,{}", r.name, r.after.failures);
+            let _ = writeln!(s, "{},health,run,s,{:.6}", r.name, r.after.seconds);
         }
         for c in self.instructions.iter().flatten().flatten() {
             let _ = writeln!(s, "{},instructions,{},per pair,{:.2}", c.ours, c.workload, c.ours_per_pair);
@@ -544,6 +685,28 @@ impl Results {
             })
             .collect();
         s += &mt.join(",");
+        s += "],\"health\":[";
+        let opt = |v: Option<usize>| v.map_or("null".into(), |v| v.to_string());
+        let health: Vec<String> = self
+            .health
+            .iter()
+            .map(|r| {
+                let h = r.after.health;
+                format!(
+                    "{{\"name\":\"{}\",\"total\":{},\"used\":{},\"largest_free\":{},\"fragmentation_permille\":{},\"requested\":{},\"peak_requested\":{},\"live_blocks\":{},\"failed_allocs\":{}}}",
+                    r.name,
+                    h.total,
+                    h.used,
+                    opt(h.largest_free),
+                    opt(h.fragmentation_permille().map(usize::from)),
+                    opt(h.requested),
+                    opt(h.peak_requested),
+                    r.after.live,
+                    r.after.failures
+                )
+            })
+            .collect();
+        s += &health.join(",");
         s += "]}";
         s
     }
@@ -766,5 +929,22 @@ pub(crate) fn overhead(chosen: &[&Contender], arena: *mut u8, scale: Scale) -> V
         pages::page_pairs::<pages::OurBuddyPages>,
         pages::page_pairs::<pages::RawFrames>,
     );
+    out
+}
+
+/// The heap health after a random run, for each chosen heap that can tell
+/// (`tlsf` followed by itself under a `Stats` layer, for the peak).
+pub(crate) fn health(chosen: &[&Contender], arena: *mut u8) -> Vec<HealthRow> {
+    let mut out = Vec::new();
+    for c in chosen {
+        if let Some(after) = (c.health)(arena) {
+            out.push(HealthRow { name: c.name, ours: c.kind == Kind::Ours, after });
+        }
+        if c.name == "tlsf" {
+            if let Some(after) = workloads::after_random_run::<heaps::CountedTlsf>(arena) {
+                out.push(HealthRow { name: "counted-tlsf", ours: true, after });
+            }
+        }
+    }
     out
 }

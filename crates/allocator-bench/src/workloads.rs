@@ -2,6 +2,8 @@
 
 use std::{alloc::Layout, collections::BTreeMap, hint::black_box, ptr::NonNull, time::Instant};
 
+use allocator::Health;
+
 use crate::{heaps::Heap, router::with_heap, Rng};
 
 /// What a workload measured.
@@ -196,4 +198,106 @@ pub(crate) fn efficiency<H: Heap>(arena: *mut u8, rounds: usize, seed: u64) -> F
         }
     }
     Figure::Efficiency(total / rounds as f64)
+}
+
+/// The heap of the health run.
+pub(crate) const HEALTH_HEAP: usize = 16 << 20;
+/// Steps of the health run.
+pub(crate) const HEALTH_STEPS: usize = 100_000;
+/// The seed of the health run: one sequence of requests for every heap.
+const HEALTH_SEED: u64 = 0x4ea1_7b5e;
+
+/// What a long random run leaves in a heap.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct AfterRun {
+    /// The heap's health at the end of the run, the blocks still live.
+    pub(crate) health: Health,
+    /// Live blocks at the end.
+    pub(crate) live: usize,
+    /// Allocations refused during the run.
+    pub(crate) failures: usize,
+    /// Seconds the run took (the steps and the one `health()`).
+    pub(crate) seconds: f64,
+}
+
+/// A long random run on a fresh `HEALTH_HEAP`-byte heap: `HEALTH_STEPS`
+/// steps, each allocating a block of 16..=4096 bytes (three times in four
+/// while live blocks request less than half the heap, once in four
+/// otherwise) or freeing a random live block; then the heap's health, the
+/// blocks still live. `None`, without running, for a heap that cannot
+/// tell its health.
+pub(crate) fn after_random_run<H: Heap>(arena: *mut u8) -> Option<AfterRun> {
+    // SAFETY: the first `HEALTH_HEAP` bytes of the bench arena, used by this
+    // heap alone until it is dropped here.
+    let mut h = unsafe { H::over(arena, HEALTH_HEAP) };
+    h.health()?;
+    let mut rng = Rng(HEALTH_SEED);
+    let mut live: Vec<(NonNull<u8>, Layout)> = Vec::new();
+    let (mut bytes, mut failures) = (0usize, 0usize);
+    let start = Instant::now();
+    for _ in 0..HEALTH_STEPS {
+        let under = bytes < HEALTH_HEAP / 2;
+        if live.is_empty() || (rng.below(4) == 0) != under {
+            let l = layout(16 + rng.below(4096 - 16 + 1));
+            match h.alloc(l) {
+                Some(p) => {
+                    // SAFETY: a fresh block of at least 16 bytes.
+                    unsafe { p.as_ptr().write(1) };
+                    bytes += l.size();
+                    live.push((p, l));
+                }
+                None => failures += 1,
+            }
+        } else {
+            let (p, l) = live.swap_remove(rng.below(live.len()));
+            bytes -= l.size();
+            // SAFETY: a live block, freed once.
+            unsafe { h.dealloc(p, l) };
+        }
+    }
+    let health = h.health()?;
+    let seconds = start.elapsed().as_secs_f64();
+    let after = AfterRun { health, live: live.len(), failures, seconds };
+    for (p, l) in live {
+        // SAFETY: live blocks.
+        unsafe { h.dealloc(p, l) };
+    }
+    Some(after)
+}
+
+#[cfg(test)]
+mod tests {
+    use std::alloc::{GlobalAlloc, Layout, System};
+
+    use super::{after_random_run, HEALTH_HEAP};
+    use crate::heaps::{CountedTlsf, OurBuddy, OurTlsf, TalcHeap};
+
+    /// The health run on a heap of ours: no failure, about half the heap
+    /// requested, the peak counted by the `Stats` layer, the same heap
+    /// figures with the layer as without; a heap that can tell nothing is
+    /// not run.
+    #[test]
+    fn health_after_a_random_run() {
+        let layout = Layout::from_size_align(HEALTH_HEAP, 4096).unwrap();
+        // SAFETY: a non-zero layout; freed below.
+        let arena = unsafe { System.alloc(layout) };
+        assert!(!arena.is_null());
+        let bare = after_random_run::<OurTlsf>(arena).unwrap();
+        let counted = after_random_run::<CountedTlsf>(arena).unwrap();
+        let buddy = after_random_run::<OurBuddy>(arena).unwrap();
+        let talc = after_random_run::<TalcHeap>(arena);
+        // SAFETY: allocated above with this layout; no heap uses it any more.
+        unsafe { System.dealloc(arena, layout) };
+
+        assert_eq!((bare.failures, counted.failures), (0, 0));
+        assert_eq!(bare.health.figures(), counted.health.figures());
+        assert_eq!(bare.health.largest_free, counted.health.largest_free);
+        assert!(bare.health.fragmentation_permille().is_some());
+        assert_eq!(bare.health.peak_requested, None);
+        let (now, peak) = (counted.health.requested.unwrap(), counted.health.peak_requested.unwrap());
+        assert!(now <= peak && now <= counted.health.used);
+        assert!((HEALTH_HEAP * 2 / 5..HEALTH_HEAP * 3 / 5).contains(&now), "{now}");
+        assert_eq!(buddy.health.largest_free, None);
+        assert!(talc.is_none());
+    }
 }
