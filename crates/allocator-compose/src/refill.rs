@@ -3,7 +3,7 @@
 use core::{alloc::Layout, ptr::NonNull};
 
 use allocator_core::{
-    helpers::check_layout, AllocError, AllocResult, BaseAllocator, ByteAllocator, Figures, Owns,
+    helpers::check_layout, AllocError, AllocResult, BaseAllocator, ByteAllocator, Figures, MemoryPages, Owns,
     PageAllocator,
 };
 
@@ -74,6 +74,33 @@ impl<A, P> Refill<A, P> {
     /// As [`new`](Self::new).
     pub const unsafe fn with_policy(heap: A, pages: P, policy: RefillPolicy) -> Self {
         Self { heap, pages, policy, custom: true, last: 0, stranded: [(0, 0); STRANDED], stranded_len: 0 }
+    }
+
+    /// `heap` refilled by `policy` from `pages`, whose pages are the
+    /// program's memory by [`MemoryPages`]' contract (the operating
+    /// system's, say): safe, unlike [`new`](Self::new).
+    ///
+    /// ```
+    /// # #[cfg(unix)] {
+    /// use allocator::compose::{Refill, RefillPolicy};
+    /// use allocator::os::OsPages;
+    /// use allocator::{ByteAllocator, TlsfByteAllocator};
+    ///
+    /// let mut heap = Refill::over_memory(TlsfByteAllocator::new(), OsPages::<4096>::new(), RefillPolicy::DEFAULT);
+    /// let layout = core::alloc::Layout::from_size_align(100 << 20, 64).unwrap();
+    /// let block = heap.alloc(layout).unwrap(); // 100 MiB mapped from the system
+    /// unsafe { heap.dealloc(block, layout) };
+    /// # }
+    /// ```
+    pub const fn over_memory(heap: A, pages: P, policy: RefillPolicy) -> Self
+    where
+        P: MemoryPages,
+    {
+        // SAFETY: `MemoryPages` promises what `new` asks: every page is
+        // readable and writable memory at its address with exposed
+        // provenance, used by nothing else while allocated; memory given to
+        // `P` later comes through `unsafe` calls whose callers promise it.
+        unsafe { Self::with_policy(heap, pages, policy) }
     }
 
     /// The heap.

@@ -20,7 +20,7 @@ pub use byte::{ByteAllocator, Figures, Health};
 pub use error::{AllocError, AllocResult};
 pub use id::IdAllocator;
 pub use owns::Owns;
-pub use page::PageAllocator;
+pub use page::{MemoryPages, PageAllocator};
 
 /// Helpers for *implementing* allocators: alignment arithmetic that cannot
 /// overflow, layout and region checks, the shared `init` rule, the

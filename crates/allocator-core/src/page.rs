@@ -74,3 +74,20 @@ pub unsafe trait PageAllocator: BaseAllocator<Addr = usize> {
         self.total_pages() - self.used_pages()
     }
 }
+
+/// A [`PageAllocator`] whose pages are the program's memory: the memory
+/// sources of a hosted program or a WebAssembly module (pages mapped by the
+/// operating system, grown linear memory), as opposed to page numbers that
+/// may be physical addresses. A heap may refill from it with no promise
+/// of the caller's (`allocator_compose::Refill::over_memory`).
+///
+/// # Safety
+/// Implementors guarantee, besides [`PageAllocator`]'s contract, that every
+/// run `alloc_pages` or `alloc_pages_at` returns is memory the program may
+/// read and write: its address, as a pointer with exposed provenance
+/// ([`core::ptr::with_exposed_provenance_mut`]), is valid for reads and
+/// writes of the whole run, and nothing else uses the run until it is
+/// freed by `dealloc_pages`. This holds whatever memory is given to the
+/// allocator through safe code (`BaseAllocator`'s `init` and `add_memory`
+/// are `unsafe`, and their callers promise what the implementor documents).
+pub unsafe trait MemoryPages: PageAllocator {}

@@ -5,8 +5,8 @@
 
 #[doc(inline)]
 pub use allocator_core::{
-    Address, AllocError, AllocResult, BaseAllocator, ByteAllocator, Figures, Health, IdAllocator, Owns,
-    PageAllocator,
+    Address, AllocError, AllocResult, BaseAllocator, ByteAllocator, Figures, Health, IdAllocator,
+    MemoryPages, Owns, PageAllocator,
 };
 /// The magazine fronts (per-CPU, per-thread) and their shared depot.
 #[doc(inline)]
@@ -51,7 +51,7 @@ pub use allocator_sync::lock_api;
 /// The traits, for `use allocator::prelude::*`.
 pub mod prelude {
     #[doc(no_inline)]
-    pub use allocator_core::{BaseAllocator, ByteAllocator, IdAllocator, Owns, PageAllocator};
+    pub use allocator_core::{BaseAllocator, ByteAllocator, IdAllocator, MemoryPages, Owns, PageAllocator};
 }
 
 /// The buddy allocators ([`allocator-buddy`](allocator_buddy)).
@@ -136,6 +136,13 @@ bitmap_page_map! {
     not(any(feature = "page-alloc-4g", feature = "page-alloc-64g", feature = "page-alloc-1t"))
         => BitAlloc64K, "64 Ki pages (256 MiB of 4 KiB pages; the map takes 8.5 KiB)";
 }
+
+/// Page sources from the operating system and WebAssembly
+/// ([`allocator-os`](allocator_os)).
+#[cfg(feature = "os")]
+#[cfg_attr(docsrs, doc(cfg(feature = "os")))]
+#[doc(inline)]
+pub use allocator_os as os;
 
 /// The combinators ([`allocator-compose`](allocator_compose)).
 #[cfg(feature = "compose")]
@@ -262,4 +269,60 @@ pub mod policy {
     #[cfg_attr(docsrs, doc(cfg(all(feature = "tlsf", feature = "std"))))]
     pub type Hosted<I = crate::NoInit> =
         crate::ThreadCached<SizeClasses<crate::TlsfByteAllocator, LARGE_SLABS>, crate::YieldLock, I>;
+
+    /// How the [`HostedOs`] heap grows: 1 MiB at first, doubling up to
+    /// 1 GiB at once (a request needing more gets what it needs). Mapped
+    /// memory costs address space until it is touched, so large refills
+    /// are cheap, and TLSF's pool table (64 pools) then spans tens of GiB;
+    /// a system that refuses a refill is asked for half, down to what the
+    /// request needs.
+    pub const HOSTED_OS_REFILL: crate::compose::RefillPolicy =
+        crate::compose::RefillPolicy { min_pages: 256, max_pages: 1 << 18, doubling: true };
+
+    /// TLSF refilled from the operating system's pages: the hosted heap's
+    /// backing.
+    #[cfg(all(feature = "tlsf", feature = "os", unix))]
+    #[cfg_attr(docsrs, doc(cfg(all(feature = "tlsf", feature = "os", unix))))]
+    pub type OsHeap = Refill<crate::TlsfByteAllocator, crate::os::OsPages>;
+
+    /// An empty [`OsHeap`] refilled by [`HOSTED_OS_REFILL`].
+    #[cfg(all(feature = "tlsf", feature = "os", unix))]
+    #[cfg_attr(docsrs, doc(cfg(all(feature = "tlsf", feature = "os", unix))))]
+    pub const fn os_heap() -> OsHeap {
+        Refill::over_memory(crate::TlsfByteAllocator::new(), crate::os::OsPages::new(), HOSTED_OS_REFILL)
+    }
+
+    /// The shared layer of the [`HostedOs`] heap: size classes over TLSF
+    /// grown from the operating system, behind a
+    /// [`YieldLock`](crate::YieldLock). No arena: it needs no
+    /// [`InitHeap`](crate::InitHeap).
+    #[cfg(all(feature = "tlsf", feature = "os", feature = "std", unix))]
+    #[cfg_attr(docsrs, doc(cfg(all(feature = "tlsf", feature = "os", feature = "std", unix))))]
+    pub type HostedOsDepot = crate::Depot<SizeClasses<OsHeap, LARGE_SLABS>, crate::YieldLock>;
+
+    /// An empty [`HostedOsDepot`], for a `static`.
+    #[cfg(all(feature = "tlsf", feature = "os", feature = "std", unix))]
+    #[cfg_attr(docsrs, doc(cfg(all(feature = "tlsf", feature = "os", feature = "std", unix))))]
+    pub const fn hosted_os_depot() -> HostedOsDepot {
+        crate::Depot::new(SizeClasses::new(os_heap()))
+    }
+
+    /// The hosted global allocator growing from the operating system:
+    /// per-thread magazines over a [`HostedOsDepot`], which maps memory as
+    /// it needs it (`mmap`). [`Hosted`] is the same over memory an
+    /// [`InitHeap`](crate::InitHeap) gives.
+    ///
+    /// ```
+    /// use allocator::policy::{hosted_os_depot, HostedOs, HostedOsDepot};
+    ///
+    /// static DEPOT: HostedOsDepot = hosted_os_depot();
+    /// // #[global_allocator]
+    /// static HEAP: HostedOs = HostedOs::new(&DEPOT);
+    /// # use core::alloc::{GlobalAlloc, Layout};
+    /// # let layout = Layout::from_size_align(64 << 20, 4096).unwrap();
+    /// # unsafe { let p = HEAP.alloc(layout); assert!(!p.is_null()); p.write_bytes(1, 64 << 20); HEAP.dealloc(p, layout) };
+    /// ```
+    #[cfg(all(feature = "tlsf", feature = "os", feature = "std", unix))]
+    #[cfg_attr(docsrs, doc(cfg(all(feature = "tlsf", feature = "os", feature = "std", unix))))]
+    pub type HostedOs = crate::ThreadCached<SizeClasses<OsHeap, LARGE_SLABS>, crate::YieldLock>;
 }

@@ -1,7 +1,7 @@
 //! [`GrowPages`]: pages from a memory that only grows (WebAssembly's
 //! `memory.grow`), with the freed ones kept for reuse.
 
-use allocator_core::{AllocError, AllocResult, BaseAllocator, PageAllocator};
+use allocator_core::{AllocError, AllocResult, BaseAllocator, MemoryPages, PageAllocator};
 
 use crate::{page_align, run_bytes};
 
@@ -276,3 +276,8 @@ unsafe impl<M: LinearMemory> PageAllocator for GrowPages<M> {
         self.used
     }
 }
+
+// SAFETY: runs come from grown memory (readable and writable at an address
+// with exposed provenance, by `LinearMemory`'s contract) or from memory
+// given to `add_memory`, whose caller promises the same.
+unsafe impl<M: LinearMemory> MemoryPages for GrowPages<M> {}

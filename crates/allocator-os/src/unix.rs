@@ -2,7 +2,7 @@
 
 use core::ptr;
 
-use allocator_core::{AllocError, AllocResult, BaseAllocator, PageAllocator};
+use allocator_core::{AllocError, AllocResult, BaseAllocator, MemoryPages, PageAllocator};
 
 use crate::{page_align, run_bytes};
 
@@ -298,3 +298,9 @@ impl<const PAGE_SIZE: usize> OsPages<PAGE_SIZE> {
         (0..bytes / step).any(|i| Self::mapped(base + i * step, step))
     }
 }
+
+// SAFETY: every run is a fresh private anonymous mapping, readable and
+// writable, at the address of the `mmap` pointer whose provenance was
+// exposed; it is used by nothing else until `dealloc_pages` unmaps it. The
+// window given to `init` is only numbers: runs are always fresh mappings.
+unsafe impl<const PAGE_SIZE: usize> MemoryPages for OsPages<PAGE_SIZE> {}
