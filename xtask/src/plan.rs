@@ -164,7 +164,8 @@ const CROSS_PACKAGES: &[&str] = &[
     "qemu-user",
 ];
 
-/// Bare-metal targets, and whether they lack compare-and-swap.
+/// Bare-metal targets (and WebAssembly), and whether they lack
+/// compare-and-swap.
 pub(crate) const NOSTD_TARGETS: &[(&str, bool)] = &[
     ("thumbv6m-none-eabi", true),
     ("thumbv7em-none-eabihf", false),
@@ -173,6 +174,8 @@ pub(crate) const NOSTD_TARGETS: &[(&str, bool)] = &[
     ("aarch64-unknown-none", false),
     ("x86_64-unknown-none", false),
     ("loongarch64-unknown-none", false),
+    // WebAssembly: `WasmPages` (memory.grow) and every library beside it.
+    ("wasm32-unknown-unknown", false),
 ];
 
 /// The library crates (every one is `no_std`).
@@ -184,6 +187,7 @@ pub(crate) const LIBRARIES: &[&str] = &[
     "allocator-slab",
     "allocator-bitmap",
     "allocator-compose",
+    "allocator-os",
     "allocator-kit",
 ];
 
@@ -501,6 +505,7 @@ const STRICT_PROVENANCE: &[&str] = &[
     "allocator-buddy",
     "allocator-slab",
     "allocator-compose",
+    "allocator-os",
 ];
 
 fn clippy() -> Vec<Job> {
