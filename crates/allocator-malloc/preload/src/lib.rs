@@ -1,0 +1,363 @@
+//! `malloc`, `free`, `calloc`, `realloc`, `reallocarray`,
+//! `posix_memalign`, `aligned_alloc`, `memalign`, `valloc`, `pvalloc` and
+//! `malloc_usable_size` over a heap of the workspace, as a Linux library
+//! for `LD_PRELOAD` (see the `allocator-malloc` README).
+//!
+//! The heap is chosen when the library is built: feature `tlsf` (the
+//! default: TLSF behind a `Locked` with a `YieldLock`), `hosted`
+//! (`policy::Hosted`: per-thread magazines over size classes over TLSF) or
+//! `buddy` (the buddy heap behind a `Locked` with a `YieldLock`). Its
+//! memory is a 1 GiB static arena in `.bss`, which the OS maps lazily, page
+//! by page, as it is first written: there is no OS page source in the
+//! workspace yet.
+
+use core::{
+    ffi::{c_int, c_void},
+    ptr::{self, NonNull},
+};
+
+use allocator::{AllocError, AllocResult, BaseAllocator, InitHeap, StaticMemory};
+use allocator_malloc::Error;
+
+/// The arena's size: what the heap can ever give out.
+const ARENA_BYTES: usize = 1 << 30;
+
+static ARENA: StaticMemory<ARENA_BYTES> = StaticMemory::new();
+
+/// Gives the heap the arena before its first operation.
+struct Arena;
+
+impl<A: BaseAllocator<Addr = *mut u8>> InitHeap<A> for Arena {
+    fn init(heap: &mut A) -> AllocResult {
+        heap.add_static(ARENA.take().ok_or(AllocError::AlreadyInitialized)?)
+    }
+}
+
+#[cfg(feature = "hosted")]
+mod heap {
+    //! `policy::Hosted`: a thread's magazines, and the depot directly for a
+    //! call made while the same thread is inside the magazines (the first
+    //! call of a thread sets up its thread-local magazines, and registering
+    //! their destructor calls `calloc`).
+
+    use core::{alloc::Layout, cell::Cell, ptr::NonNull};
+
+    use allocator::policy::{hosted_depot, Hosted, HostedDepot};
+    use allocator::ThreadCached;
+    use allocator_malloc::MallocHeap;
+
+    use super::Arena;
+
+    static DEPOT: HostedDepot<Arena> = hosted_depot();
+    static FRONT: Hosted<Arena> = ThreadCached::new(&DEPOT);
+
+    /// Tag of a block from the depot directly.
+    const DIRECT: u8 = 1;
+
+    std::thread_local! {
+        /// Set while this thread is inside the magazines.
+        static INSIDE: Cell<bool> = const { Cell::new(false) };
+    }
+
+    /// Runs `f` marked as inside the magazines; `None` if already inside
+    /// (or thread-local storage is gone).
+    fn inside<R>(f: impl FnOnce() -> R) -> Option<R> {
+        let entered = INSIDE.try_with(|i| !i.replace(true)).unwrap_or(false);
+        if !entered {
+            return None;
+        }
+        let r = f();
+        let _ = INSIDE.try_with(|i| i.set(false));
+        Some(r)
+    }
+
+    /// The hosted policy with a direct path for nested calls.
+    pub(crate) struct Heap;
+
+    pub(crate) static HEAP: Heap = Heap;
+
+    // SAFETY: every block comes from `FRONT` (tag 0) or `DEPOT` (tag 1),
+    // both `MallocHeap`s over the same heap, and goes back to the one its
+    // tag names.
+    unsafe impl MallocHeap for Heap {
+        #[inline]
+        fn allocate(&self, layout: Layout) -> Option<(NonNull<u8>, u8)> {
+            match inside(|| FRONT.allocate(layout)) {
+                Some(r) => r,
+                None => DEPOT.allocate(layout).map(|(p, _)| (p, DIRECT)),
+            }
+        }
+
+        #[inline]
+        unsafe fn deallocate(&self, block: NonNull<u8>, layout: Layout, tag: u8) {
+            if tag == DIRECT {
+                // SAFETY: a block of the depot's.
+                unsafe { DEPOT.deallocate(block, layout, 0) }
+            } else {
+                // SAFETY: a block of the front's; a nested free takes the
+                // front's own uncached path.
+                unsafe { FRONT.deallocate(block, layout, 0) }
+            }
+        }
+
+        unsafe fn usable_size(&self, block: NonNull<u8>, layout: Layout, tag: u8) -> usize {
+            // SAFETY: as in `deallocate`.
+            unsafe {
+                if tag == DIRECT {
+                    DEPOT.usable_size(block, layout, 0)
+                } else {
+                    MallocHeap::usable_size(&FRONT, block, layout, 0)
+                }
+            }
+        }
+
+        unsafe fn resize_in_place(
+            &self,
+            block: NonNull<u8>,
+            layout: Layout,
+            new_size: usize,
+            tag: u8,
+        ) -> bool {
+            // SAFETY: as in `deallocate`.
+            unsafe {
+                if tag == DIRECT {
+                    DEPOT.resize_in_place(block, layout, new_size, 0)
+                } else {
+                    MallocHeap::resize_in_place(&FRONT, block, layout, new_size, 0)
+                }
+            }
+        }
+    }
+
+    pub(crate) fn lock_for_fork() {
+        DEPOT.lock_for_fork();
+    }
+
+    /// # Safety
+    /// After `lock_for_fork`, by the same thread.
+    pub(crate) unsafe fn unlock_after_fork() {
+        // SAFETY: forwarded from the caller.
+        unsafe { DEPOT.unlock_after_fork() }
+    }
+}
+
+#[cfg(all(not(feature = "hosted"), feature = "buddy"))]
+mod heap {
+    //! The buddy heap behind one lock.
+
+    use allocator::{BuddyByteAllocator, Locked, YieldLock};
+
+    use super::Arena;
+
+    pub(crate) static HEAP: Locked<BuddyByteAllocator, YieldLock, Arena> =
+        Locked::new(BuddyByteAllocator::new());
+
+    pub(crate) fn lock_for_fork() {
+        HEAP.lock_for_fork();
+    }
+
+    /// # Safety
+    /// After `lock_for_fork`, by the same thread.
+    pub(crate) unsafe fn unlock_after_fork() {
+        // SAFETY: forwarded from the caller.
+        unsafe { HEAP.unlock_after_fork() }
+    }
+}
+
+#[cfg(all(not(feature = "hosted"), not(feature = "buddy")))]
+mod heap {
+    //! TLSF behind one lock.
+
+    use allocator::{Locked, TlsfByteAllocator, YieldLock};
+
+    use super::Arena;
+
+    pub(crate) static HEAP: Locked<TlsfByteAllocator, YieldLock, Arena> =
+        Locked::new(TlsfByteAllocator::new());
+
+    pub(crate) fn lock_for_fork() {
+        HEAP.lock_for_fork();
+    }
+
+    /// # Safety
+    /// After `lock_for_fork`, by the same thread.
+    pub(crate) unsafe fn unlock_after_fork() {
+        // SAFETY: forwarded from the caller.
+        unsafe { HEAP.unlock_after_fork() }
+    }
+}
+
+use heap::HEAP;
+
+/// Sets `errno` for `error`.
+#[cold]
+fn set_errno(error: Error) {
+    let code = match error {
+        Error::NoMemory => libc::ENOMEM,
+        Error::Invalid => libc::EINVAL,
+    };
+    // SAFETY: glibc's thread-local `errno`, always valid for the calling
+    // thread.
+    unsafe { *libc::__errno_location() = code };
+}
+
+/// A block, or null with `errno` set.
+#[inline]
+fn or_errno(r: Result<NonNull<u8>, Error>) -> *mut c_void {
+    match r {
+        Ok(p) => p.as_ptr().cast(),
+        Err(e) => {
+            set_errno(e);
+            ptr::null_mut()
+        }
+    }
+}
+
+/// The page size, for `valloc` and `pvalloc`.
+fn page_size() -> usize {
+    // SAFETY: `sysconf` reads a constant of the process; it allocates
+    // nothing.
+    let page = unsafe { libc::sysconf(libc::_SC_PAGESIZE) };
+    usize::try_from(page).ok().filter(|p| p.is_power_of_two()).unwrap_or(4096)
+}
+
+/// Holds the heap's lock across `fork`, so that the child never inherits
+/// it held by a thread that does not exist there.
+extern "C" fn before_fork() {
+    heap::lock_for_fork();
+}
+
+/// Releases the lock after `fork`, in the parent and in the child.
+extern "C" fn after_fork() {
+    // SAFETY: the same thread ran `before_fork` (glibc runs the handlers
+    // around `fork` on the forking thread, which is the child's only one).
+    unsafe { heap::unlock_after_fork() }
+}
+
+/// Registers the fork handlers when the library is loaded (before `main`,
+/// and before any thread the program starts).
+extern "C" fn on_load() {
+    // SAFETY: plain function pointers that live as long as the process.
+    unsafe { libc::pthread_atfork(Some(before_fork), Some(after_fork), Some(after_fork)) };
+}
+
+#[used]
+#[link_section = ".init_array"]
+static ON_LOAD: extern "C" fn() = on_load;
+
+/// C's `malloc`.
+///
+/// # Safety
+/// Callable from C at any time.
+#[no_mangle]
+pub unsafe extern "C" fn malloc(size: usize) -> *mut c_void {
+    or_errno(allocator_malloc::malloc(&HEAP, size))
+}
+
+/// C's `free`.
+///
+/// # Safety
+/// `ptr` is null or a live block of these functions.
+#[no_mangle]
+pub unsafe extern "C" fn free(ptr: *mut c_void) {
+    // SAFETY: forwarded from the caller.
+    unsafe { allocator_malloc::free(&HEAP, ptr.cast()) }
+}
+
+/// C's `calloc`.
+///
+/// # Safety
+/// Callable from C at any time.
+#[no_mangle]
+pub unsafe extern "C" fn calloc(count: usize, size: usize) -> *mut c_void {
+    or_errno(allocator_malloc::calloc(&HEAP, count, size))
+}
+
+/// C's `realloc`, as glibc's (`realloc(p, 0)` frees and gives null).
+///
+/// # Safety
+/// `ptr` is null or a live block of these functions.
+#[no_mangle]
+pub unsafe extern "C" fn realloc(ptr: *mut c_void, size: usize) -> *mut c_void {
+    // SAFETY: forwarded from the caller.
+    match unsafe { allocator_malloc::realloc(&HEAP, ptr.cast(), size) } {
+        Ok(p) => p.map_or(ptr::null_mut(), |p| p.as_ptr().cast()),
+        Err(e) => or_errno(Err(e)),
+    }
+}
+
+/// C's `reallocarray`.
+///
+/// # Safety
+/// `ptr` is null or a live block of these functions.
+#[no_mangle]
+pub unsafe extern "C" fn reallocarray(ptr: *mut c_void, count: usize, size: usize) -> *mut c_void {
+    // SAFETY: forwarded from the caller.
+    match unsafe { allocator_malloc::reallocarray(&HEAP, ptr.cast(), count, size) } {
+        Ok(p) => p.map_or(ptr::null_mut(), |p| p.as_ptr().cast()),
+        Err(e) => or_errno(Err(e)),
+    }
+}
+
+/// POSIX `posix_memalign`: 0, `EINVAL` or `ENOMEM` (`errno` untouched).
+///
+/// # Safety
+/// `out` is valid for a pointer write.
+#[no_mangle]
+pub unsafe extern "C" fn posix_memalign(out: *mut *mut c_void, align: usize, size: usize) -> c_int {
+    match allocator_malloc::posix_memalign(&HEAP, align, size) {
+        Ok(p) => {
+            // SAFETY: the caller's promise.
+            unsafe { out.write(p.as_ptr().cast()) };
+            0
+        }
+        Err(Error::Invalid) => libc::EINVAL,
+        Err(Error::NoMemory) => libc::ENOMEM,
+    }
+}
+
+/// C's `aligned_alloc`.
+///
+/// # Safety
+/// Callable from C at any time.
+#[no_mangle]
+pub unsafe extern "C" fn aligned_alloc(align: usize, size: usize) -> *mut c_void {
+    or_errno(allocator_malloc::aligned_alloc(&HEAP, align, size))
+}
+
+/// glibc's `memalign`.
+///
+/// # Safety
+/// Callable from C at any time.
+#[no_mangle]
+pub unsafe extern "C" fn memalign(align: usize, size: usize) -> *mut c_void {
+    or_errno(allocator_malloc::memalign(&HEAP, align, size))
+}
+
+/// glibc's `valloc`: page-aligned.
+///
+/// # Safety
+/// Callable from C at any time.
+#[no_mangle]
+pub unsafe extern "C" fn valloc(size: usize) -> *mut c_void {
+    or_errno(allocator_malloc::memalign(&HEAP, page_size(), size))
+}
+
+/// glibc's `pvalloc`: whole pages, page-aligned.
+///
+/// # Safety
+/// Callable from C at any time.
+#[no_mangle]
+pub unsafe extern "C" fn pvalloc(size: usize) -> *mut c_void {
+    or_errno(allocator_malloc::pvalloc(&HEAP, page_size(), size))
+}
+
+/// glibc's `malloc_usable_size`.
+///
+/// # Safety
+/// `ptr` is null or a live block of these functions.
+#[no_mangle]
+pub unsafe extern "C" fn malloc_usable_size(ptr: *mut c_void) -> usize {
+    // SAFETY: forwarded from the caller.
+    unsafe { allocator_malloc::malloc_usable_size(&HEAP, ptr.cast()) }
+}
