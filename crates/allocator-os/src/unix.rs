@@ -98,7 +98,14 @@ impl<const PAGE_SIZE: usize> OsPages<PAGE_SIZE> {
         let span = bytes.checked_add(align - PAGE_SIZE).filter(|&s| s <= isize::MAX as usize);
         let span = span.ok_or(AllocError::NoMemory)?;
         let p = Self::map(hint, span).ok_or(AllocError::NoMemory)?;
-        let head = p.addr().next_multiple_of(align) - p.addr();
+        // Inside the mapping (it is `align - PAGE_SIZE` longer), so it does
+        // not overflow; checked all the same.
+        let Some(aligned) = p.addr().checked_next_multiple_of(align) else {
+            // SAFETY: the mapping was just made and is used by nothing.
+            unsafe { Self::unmap(p, span) };
+            return Err(AllocError::NoMemory);
+        };
+        let head = aligned - p.addr();
         let base = p.wrapping_add(head);
         // SAFETY: both ends are parts of the mapping just made, used by
         // nothing; `head` and the tail are multiples of the system page
@@ -130,12 +137,10 @@ impl<const PAGE_SIZE: usize> OsPages<PAGE_SIZE> {
     fn check_run(&self, base: usize, num: usize, align: usize) -> AllocResult<usize> {
         let bytes = run_bytes(num, PAGE_SIZE)?;
         let align = page_align(align, PAGE_SIZE)?;
-        let end = base.checked_add(bytes).ok_or(AllocError::InvalidParam)?;
-        if base == 0
-            || !base.is_multiple_of(align)
-            || end > isize::MAX as usize
-            || !self.in_window(base, bytes)
-        {
+        // Addresses past `isize::MAX` are ordinary on 32-bit targets: a run
+        // only must not wrap.
+        base.checked_add(bytes).ok_or(AllocError::InvalidParam)?;
+        if base == 0 || !base.is_multiple_of(align) || !self.in_window(base, bytes) {
             return Err(AllocError::InvalidParam);
         }
         Ok(bytes)
@@ -155,8 +160,8 @@ impl<const PAGE_SIZE: usize> BaseAllocator for OsPages<PAGE_SIZE> {
     /// only, rounded inwards to pages. No memory is touched or reserved.
     ///
     /// # Errors
-    /// `InvalidParam` for a window with no whole page or past the address
-    /// space; `AlreadyInitialized` when a window is set or pages are mapped.
+    /// `InvalidParam` for a window with no whole page or that wraps past
+    /// the end of the address space; `AlreadyInitialized` when a window is set or pages are mapped.
     unsafe fn init(&mut self, start: usize, size: usize) -> AllocResult {
         if self.hi != 0 || self.used != 0 {
             return Err(AllocError::AlreadyInitialized);
@@ -164,7 +169,7 @@ impl<const PAGE_SIZE: usize> BaseAllocator for OsPages<PAGE_SIZE> {
         let end = start.checked_add(size).ok_or(AllocError::InvalidParam)?;
         let lo = start.checked_next_multiple_of(PAGE_SIZE).ok_or(AllocError::InvalidParam)?.max(PAGE_SIZE);
         let hi = end & !(PAGE_SIZE - 1);
-        if !PAGE_SIZE.is_power_of_two() || lo >= hi || hi > isize::MAX as usize {
+        if !PAGE_SIZE.is_power_of_two() || lo >= hi {
             return Err(AllocError::InvalidParam);
         }
         (self.lo, self.hi, self.cursor) = (lo, hi, 0);
@@ -203,12 +208,12 @@ unsafe impl<const PAGE_SIZE: usize> PageAllocator for OsPages<PAGE_SIZE> {
             if bytes > self.hi - self.lo {
                 return Err(AllocError::NoMemory);
             }
-            let hint = (self.lo + self.cursor).next_multiple_of(align);
+            // A hint past the end of the address space is no hint: NoMemory.
+            let hint = (self.lo + self.cursor).checked_next_multiple_of(align).ok_or(AllocError::NoMemory)?;
+            let start = self.lo.checked_next_multiple_of(align).ok_or(AllocError::NoMemory)?;
             match self.map_aligned(hint, bytes, align) {
                 Ok(p) => p,
-                Err(_) if self.cursor != 0 => {
-                    self.map_aligned(self.lo.next_multiple_of(align), bytes, align)?
-                }
+                Err(_) if hint != start => self.map_aligned(start, bytes, align)?,
                 Err(e) => return Err(e),
             }
         };
