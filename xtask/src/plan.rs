@@ -83,6 +83,7 @@ pub(crate) const STEPS: &[Step] = &[
         "every library crate for bare-metal targets (no, default, all no_std features); static heaps cost no flash",
         nostd,
     ),
+    step("wasm", false, WASM_PACKAGES, "WasmPages on a real memory.grow: built for wasm32, run under Node.js", wasm),
     step(
         "cross",
         false,
@@ -228,6 +229,24 @@ fn debian(label: &str, args: &[&str]) -> Job {
     let mut job = Job::cargo(label, args).env("RUSTC", "/usr/bin/rustc").env("RUSTC_BOOTSTRAP", "1");
     job.program = "/usr/bin/cargo".to_string();
     job
+}
+
+/// Debian's second Rust and its linker (`rust-lld` needs `lld-22`), and
+/// Node.js as the WebAssembly runtime.
+const WASM_PACKAGES: &[&str] =
+    &["rustc-web", "cargo-web", "rust-web-src", "rust-web-llvm", "lld-22", "nodejs"];
+
+/// `WasmPages` in a WebAssembly runtime: the check module
+/// (`crates/allocator-os/wasm-check`, a workspace of its own) grows, reuses
+/// and refuses pages of its memory under Node.js.
+fn wasm() -> Vec<Job> {
+    let mut job =
+        Job::cargo("wasm32-unknown-unknown under Node.js", &["crates/allocator-os/wasm-check/run.sh"])
+            .env("CARGO_TARGET_DIR", "target/wasm-check")
+            .expect(&["every check passed"])
+            .limit(600);
+    job.program = "sh".to_string();
+    vec![job]
 }
 
 fn nostd() -> Vec<Job> {
