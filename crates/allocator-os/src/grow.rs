@@ -10,7 +10,7 @@ use crate::{page_align, run_bytes};
 pub const FREE_RUNS: usize = 64;
 
 /// A linear memory that grows at its end and never shrinks: WebAssembly's
-/// `memory.grow` ([`Wasm32Memory`](crate::Wasm32Memory) on `wasm32`), or a
+/// `memory.grow` (`Wasm32Memory` on `wasm32`), or a
 /// simulation of it.
 ///
 /// # Safety
