@@ -101,6 +101,13 @@ pub(crate) const STEPS: &[Step] = &[
         "Locked backends as global allocators: 2, 4, 8 threads x 1M operations (release)",
         stress,
     ),
+    step(
+        "programs",
+        false,
+        PROGRAM_PACKAGES,
+        "the C ABI: its contract from C through LD_PRELOAD, and real programs on each heap against glibc",
+        programs,
+    ),
     step("msrv", false, &[], "the workspace builds with the rust-version it declares", msrv),
     step("publish", false, &[], "every library crate packages and builds as crates.io would see it", publish),
     step("fuzz", false, &[], "every fuzz target, briefly (cargo xtask fuzz --seconds N: N each)", fuzz),
@@ -480,6 +487,49 @@ fn stress() -> Vec<Job> {
             .env("ALLOCATOR_STRESS_OPS", "1000000")
             .limit(600),
     ]
+}
+
+/// What the real programs step runs: sqlite3, python3, perl, gcc, git,
+/// xz, zstd, and GNU time for their peak memory.
+const PROGRAM_PACKAGES: &[&str] = &["sqlite3", "python3", "perl", "gcc", "git", "xz-utils", "zstd", "time"];
+
+/// The preload library's heaps (its Cargo features).
+const PRELOAD_HEAPS: &[&str] = &["tlsf", "hosted", "hosted-os", "buddy"];
+
+/// The C contract from C for each heap, then the real programs (release
+/// builds in one target directory, so the script reuses the libraries the
+/// contract tests built).
+fn programs() -> Vec<Job> {
+    let contract = PRELOAD_HEAPS.iter().map(|heap| {
+        Job::cargo(
+            &format!("C contract through LD_PRELOAD ({heap})"),
+            &[
+                "test",
+                "--locked",
+                "--release",
+                "-p",
+                "allocator-malloc-preload",
+                "--no-default-features",
+                "--features",
+                heap,
+                "--target-dir",
+                "target/preload",
+            ],
+        )
+        .limit(600)
+    });
+    let mut real =
+        Job::cargo("real programs on each heap vs glibc", &["crates/allocator-malloc/preload/programs.sh"])
+            .env("CARGO_TARGET_DIR", "target/preload")
+            .expect(&["every program gave glibc's output"])
+            .limit(900);
+    real.program = "bash".to_string();
+    real.args.extend(PRELOAD_HEAPS.iter().map(|h| h.to_string()));
+    let core = Job::cargo(
+        "allocator-malloc",
+        &["test", "--locked", "-p", "allocator-malloc", "--target-dir", "target/preload"],
+    );
+    std::iter::once(core).chain(contract).chain([real]).collect()
 }
 
 /// The `rust-version` the workspace declares.

@@ -6,13 +6,13 @@
 # glibc's time (plus 5 s) is stopped and reported as too slow; a different
 # output or a failed run fails the job.
 #
-# Usage: programs.sh [heap...]   (default: tlsf hosted buddy)
+# Usage: programs.sh [heap...]   (default: tlsf hosted hosted-os buddy)
 # Needs: sqlite3 python3 perl git xz zstd gcc, GNU time (/usr/bin/time).
 set -u
 HERE=$(cd "$(dirname "$0")" && pwd)
 ROOT=$(cd "$HERE/../../.." && pwd)
 TARGET=${CARGO_TARGET_DIR:-$ROOT/target}
-HEAPS=${*:-tlsf hosted buddy}
+HEAPS=${*:-tlsf hosted hosted-os buddy}
 W=$(mktemp -d "${TMPDIR:-/tmp}/preload-programs.XXXXXX")
 trap 'rm -rf "$W"' EXIT
 
@@ -119,7 +119,7 @@ run() {
 }
 
 failed=0
-printf '%-28s %-7s %9s %9s %7s %7s  %s\n' program heap seconds "peak KiB" time× rss× output
+printf '%-28s %-9s %9s %9s %7s %7s  %s\n' program heap seconds "peak KiB" time× rss× output
 for w in "${WORKLOADS[@]}"; do
     name=${w%%|*} cmd=${w#*|}
     read -r rc t0 m0 < <(run "$name" "" "$cmd" 300)
@@ -127,12 +127,12 @@ for w in "${WORKLOADS[@]}"; do
         echo "$name fails on glibc ($rc):"; cat "$W/err"; failed=1; continue
     fi
     cp "$W/out" "$W/expected"
-    printf '%-28s %-7s %9s %9s %7s %7s  %s\n' "$name" glibc "$t0" "$m0" 1.00 1.00 "$(head -c 40 "$W/out" | tr '\n' ' ')"
+    printf '%-28s %-9s %9s %9s %7s %7s  %s\n' "$name" glibc "$t0" "$m0" 1.00 1.00 "$(head -c 40 "$W/out" | tr '\n' ' ')"
     limit=$(awk -v t="$t0" 'BEGIN { printf "%d", 10 * t + 5 }')
     for h in $HEAPS; do
         read -r rc t m < <(run "$name" "$W/lib-$h.so" "$cmd" "$limit")
         if [ "$rc" = 124 ]; then
-            printf '%-28s %-7s %9s %9s %7s %7s  %s\n' "$name" "$h" ">$limit" - ">10" - "too slow: stopped after 10x glibc's time + 5 s"
+            printf '%-28s %-9s %9s %9s %7s %7s  %s\n' "$name" "$h" ">$limit" - ">10" - "too slow: stopped after 10x glibc's time + 5 s"
             continue
         fi
         verdict=same
@@ -143,7 +143,7 @@ for w in "${WORKLOADS[@]}"; do
         fi
         tr=$(awk -v a="$t" -v b="$t0" 'BEGIN { printf "%.2f", (b > 0 ? a / b : 1) }')
         mr=$(awk -v a="$m" -v b="$m0" 'BEGIN { printf "%.2f", (b > 0 ? a / b : 1) }')
-        printf '%-28s %-7s %9s %9s %7s %7s  %s\n' "$name" "$h" "$t" "$m" "$tr" "$mr" "$verdict"
+        printf '%-28s %-9s %9s %9s %7s %7s  %s\n' "$name" "$h" "$t" "$m" "$tr" "$mr" "$verdict"
     done
 done
 if [ "$failed" = 0 ]; then echo "every program gave glibc's output"; else echo "some programs failed"; fi

@@ -6,50 +6,60 @@
 //! The heap is chosen when the library is built: feature `tlsf` (the
 //! default: TLSF behind a `Locked` with a `YieldLock`), `hosted`
 //! (`policy::Hosted`: per-thread magazines over size classes over TLSF) or
-//! `buddy` (the buddy heap behind a `Locked` with a `YieldLock`). Its
-//! memory is a 1 GiB static arena in `.bss`, which the OS maps lazily, page
-//! by page, as it is first written: there is no OS page source in the
-//! workspace yet.
+//! `hosted-os` (`policy::HostedOs`: the same, grown from the OS with
+//! `mmap`) or `buddy` (the buddy heap behind a `Locked` with a
+//! `YieldLock`). Every heap but `hosted-os` takes its memory from a 1 GiB
+//! static arena in `.bss`, which the OS maps lazily, page by page, as it is
+//! first written.
 
 use core::{
     ffi::{c_int, c_void},
     ptr::{self, NonNull},
 };
 
+#[cfg(not(feature = "hosted-os"))]
 use allocator::{AllocError, AllocResult, BaseAllocator, InitHeap, StaticMemory};
 use allocator_malloc::Error;
 
 /// The arena's size: what the heap can ever give out.
+#[cfg(not(feature = "hosted-os"))]
 const ARENA_BYTES: usize = 1 << 30;
 
+#[cfg(not(feature = "hosted-os"))]
 static ARENA: StaticMemory<ARENA_BYTES> = StaticMemory::new();
 
 /// Gives the heap the arena before its first operation.
+#[cfg(not(feature = "hosted-os"))]
 struct Arena;
 
+#[cfg(not(feature = "hosted-os"))]
 impl<A: BaseAllocator<Addr = *mut u8>> InitHeap<A> for Arena {
     fn init(heap: &mut A) -> AllocResult {
         heap.add_static(ARENA.take().ok_or(AllocError::AlreadyInitialized)?)
     }
 }
 
-#[cfg(feature = "hosted")]
+#[cfg(any(feature = "hosted", feature = "hosted-os"))]
 mod heap {
-    //! `policy::Hosted`: a thread's magazines, and the depot directly for a
-    //! call made while the same thread is inside the magazines (the first
-    //! call of a thread sets up its thread-local magazines, and registering
-    //! their destructor calls `calloc`).
+    //! `policy::Hosted` (or `HostedOs`): a thread's magazines, and the
+    //! depot directly for a call made while the same thread is inside the
+    //! magazines (the first call of a thread sets up its thread-local
+    //! magazines, and registering their destructor calls `calloc`).
 
     use core::{alloc::Layout, cell::Cell, ptr::NonNull};
 
-    use allocator::policy::{hosted_depot, Hosted, HostedDepot};
     use allocator::ThreadCached;
     use allocator_malloc::MallocHeap;
 
-    use super::Arena;
+    #[cfg(not(feature = "hosted-os"))]
+    static DEPOT: allocator::policy::HostedDepot<super::Arena> = allocator::policy::hosted_depot();
+    #[cfg(not(feature = "hosted-os"))]
+    static FRONT: allocator::policy::Hosted<super::Arena> = ThreadCached::new(&DEPOT);
 
-    static DEPOT: HostedDepot<Arena> = hosted_depot();
-    static FRONT: Hosted<Arena> = ThreadCached::new(&DEPOT);
+    #[cfg(feature = "hosted-os")]
+    static DEPOT: allocator::policy::HostedOsDepot = allocator::policy::hosted_os_depot();
+    #[cfg(feature = "hosted-os")]
+    static FRONT: allocator::policy::HostedOs = ThreadCached::new(&DEPOT);
 
     /// Tag of a block from the depot directly.
     const DIRECT: u8 = 1;
@@ -141,7 +151,7 @@ mod heap {
     }
 }
 
-#[cfg(all(not(feature = "hosted"), feature = "buddy"))]
+#[cfg(all(not(any(feature = "hosted", feature = "hosted-os")), feature = "buddy"))]
 mod heap {
     //! The buddy heap behind one lock.
 
@@ -164,7 +174,7 @@ mod heap {
     }
 }
 
-#[cfg(all(not(feature = "hosted"), not(feature = "buddy")))]
+#[cfg(not(any(feature = "hosted", feature = "hosted-os", feature = "buddy")))]
 mod heap {
     //! TLSF behind one lock.
 
