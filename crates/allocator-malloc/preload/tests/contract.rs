@@ -18,6 +18,12 @@ fn library() -> PathBuf {
 
 #[test]
 fn the_c_contract_holds_through_ld_preload() {
+    if env::var_os("ALLOCATOR_EMULATED").is_some() {
+        // The cross step builds the library for another architecture: the
+        // host's C compiler and loader cannot preload it.
+        println!("skipped: the library is built for an emulated target");
+        return;
+    }
     let lib = library();
     assert!(lib.exists(), "{} not built", lib.display());
     let source = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/c/contract.c");
