@@ -251,3 +251,33 @@ pub(crate) unsafe fn resize_in_place<F: Front>(
         _ => Err(AllocError::NoMemory),
     }
 }
+
+/// The `GlobalAlloc` methods of a magazine front (`Self: Front`): the fast
+/// path inline, everything else out of line, no unwinding out.
+macro_rules! global_alloc_methods {
+    () => {
+        #[inline]
+        unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
+            if let Some(p) = crate::front::fast_alloc(self, layout) {
+                return p.as_ptr();
+            }
+            crate::ops::no_unwind(|| crate::front::alloc(self, layout))
+        }
+
+        #[inline]
+        unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
+            // SAFETY: forwarded from the caller.
+            if unsafe { crate::front::fast_dealloc(self, ptr, layout) } {
+                return;
+            }
+            // SAFETY: forwarded from the caller.
+            crate::ops::no_unwind(|| unsafe { crate::front::dealloc(self, ptr, layout) })
+        }
+
+        unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
+            // SAFETY: forwarded from the caller.
+            crate::ops::no_unwind(|| unsafe { crate::front::realloc(self, ptr, layout, new_size) })
+        }
+    };
+}
+pub(crate) use global_alloc_methods;

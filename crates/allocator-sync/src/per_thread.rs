@@ -368,28 +368,7 @@ where
     L: Lock + Sync,
     I: InitHeap<A>,
 {
-    #[inline]
-    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
-        if let Some(p) = front::fast_alloc(self, layout) {
-            return p.as_ptr();
-        }
-        crate::ops::no_unwind(|| front::alloc(self, layout))
-    }
-
-    #[inline]
-    unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
-        // SAFETY: forwarded from the caller.
-        if unsafe { front::fast_dealloc(self, ptr, layout) } {
-            return;
-        }
-        // SAFETY: forwarded from the caller.
-        crate::ops::no_unwind(|| unsafe { front::dealloc(self, ptr, layout) })
-    }
-
-    unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
-        // SAFETY: forwarded from the caller.
-        crate::ops::no_unwind(|| unsafe { front::realloc(self, ptr, layout, new_size) })
-    }
+    crate::front::global_alloc_methods!();
 }
 
 impl<A, L, I> core::fmt::Debug for ThreadCached<A, L, I> {
