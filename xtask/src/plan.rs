@@ -16,6 +16,19 @@ pub(crate) struct Job {
     /// Seconds after which the job is stopped and fails (a hang must not
     /// eat the CI budget).
     pub(crate) limit: Option<u64>,
+    /// What to clear before it runs.
+    pub(crate) before: Option<Before>,
+}
+
+/// Something cleared before a job runs.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Before {
+    /// The unpacked sources of local (not crates.io) registries under
+    /// `$CARGO_HOME/registry/src`: `cargo publish --dry-run` unpacks each
+    /// package into one and reuses what an earlier run left there (the
+    /// directory is named after the checkout's path), so a second dry run
+    /// from the same path would build the old sources.
+    LocalRegistrySources,
 }
 
 impl Job {
@@ -27,6 +40,7 @@ impl Job {
             env: Vec::new(),
             expect: Vec::new(),
             limit: None,
+            before: None,
         }
     }
 
@@ -38,6 +52,17 @@ impl Job {
     fn expect(mut self, lines: &[&'static str]) -> Self {
         self.expect.extend_from_slice(lines);
         self
+    }
+
+    fn before(mut self, what: Before) -> Self {
+        self.before = Some(what);
+        self
+    }
+
+    /// The `--target-dir` it names (argument or `CARGO_TARGET_DIR`), if any.
+    pub(crate) fn target_dir(&self) -> Option<&str> {
+        let arg = self.args.windows(2).find(|w| w[0] == "--target-dir").map(|w| w[1].as_str());
+        arg.or_else(|| self.env.iter().find(|(k, _)| k == "CARGO_TARGET_DIR").map(|(_, v)| v.as_str()))
     }
 
     fn env(mut self, key: &str, value: &str) -> Self {
@@ -561,7 +586,8 @@ fn publish() -> Vec<Job> {
         "cargo publish --workspace --dry-run",
         &["publish", "--workspace", "--dry-run", "--locked", "--target-dir", "target/publish"],
     )
-    .limit(1200)]
+    .limit(1200)
+    .before(Before::LocalRegistrySources)]
 }
 
 fn fmt() -> Vec<Job> {

@@ -6,7 +6,7 @@ use std::{
     time::{Duration, Instant},
 };
 
-use crate::plan::Step;
+use crate::plan::{Before, Job, Step};
 
 /// How one job went.
 #[derive(Debug)]
@@ -25,10 +25,19 @@ pub(crate) fn workspace_root() -> PathBuf {
 
 /// Runs every job of every step, going on after a failure so the summary
 /// shows all of them.
+///
+/// Under CI (`CI` set and not empty), a step's own target directories are
+/// deleted once no later step uses them, so the run's disk use peaks near
+/// its largest step instead of growing to the sum of all of them.
 pub(crate) fn run_steps(root: &Path, steps: &[Step]) -> Vec<Outcome> {
     let mut out = Vec::new();
     let mut apt_updated = false;
-    for step in steps {
+    let in_ci = std::env::var_os("CI").is_some_and(|v| !v.is_empty());
+    let plans: Vec<Vec<Job>> = steps.iter().map(|s| (s.jobs)()).collect();
+    for (index, step) in steps.iter().enumerate() {
+        if let Some(free) = free_gib(root) {
+            println!("\n==> [{}] starting; {free:.1} GiB free on the disk", step.name);
+        }
         let start = Instant::now();
         if let Err(why) = ensure_packages(step.packages, &mut apt_updated) {
             eprintln!("\n[{}] cannot run: {why}", step.name);
@@ -40,7 +49,10 @@ pub(crate) fn run_steps(root: &Path, steps: &[Step]) -> Vec<Outcome> {
             });
             continue;
         }
-        for job in (step.jobs)() {
+        for job in plans[index].clone() {
+            if let Some(what) = job.before {
+                clear(what);
+            }
             println!("\n==> [{}] {}: {} {}", step.name, job.label, job.program, job.args.join(" "));
             let start = Instant::now();
             let mut command = match job.limit {
@@ -65,8 +77,55 @@ pub(crate) fn run_steps(root: &Path, steps: &[Step]) -> Vec<Outcome> {
             };
             out.push(Outcome { step: step.name, label: job.label, ok, time: start.elapsed() });
         }
+        if in_ci {
+            for dir in dirs_done_after(&plans, index) {
+                if std::fs::remove_dir_all(root.join(dir)).is_ok() {
+                    println!("==> [{}] removed {dir}: no later step builds there", step.name);
+                }
+            }
+        }
     }
     out
+}
+
+/// The target directories of step `index` that no later step names.
+fn dirs_done_after(plans: &[Vec<Job>], index: usize) -> Vec<&str> {
+    let later: Vec<&str> = plans[index + 1..].iter().flatten().filter_map(Job::target_dir).collect();
+    let mut done: Vec<&str> =
+        plans[index].iter().filter_map(Job::target_dir).filter(|d| !later.contains(d)).collect();
+    done.sort_unstable();
+    done.dedup();
+    // Only directories of their own under `target/`, never `target` itself.
+    done.retain(|d| d.strip_prefix("target/").is_some_and(|rest| !rest.is_empty() && !rest.contains("..")));
+    done
+}
+
+/// Gibibytes free on the file system holding `path` (from `df`), if known.
+fn free_gib(path: &Path) -> Option<f64> {
+    let out = Command::new("df").arg("-Pk").arg(path).output().ok()?;
+    let text = String::from_utf8_lossy(&out.stdout);
+    let kib: f64 = text.lines().nth(1)?.split_whitespace().nth(3)?.parse().ok()?;
+    Some(kib / (1024.0 * 1024.0))
+}
+
+/// Clears what a job needs cleared before it runs (see [`Before`]).
+fn clear(what: Before) {
+    match what {
+        Before::LocalRegistrySources => {
+            let home = std::env::var_os("CARGO_HOME")
+                .map(PathBuf::from)
+                .or_else(|| std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".cargo")));
+            let Some(src) = home.map(|h| h.join("registry").join("src")) else { return };
+            let Ok(entries) = std::fs::read_dir(&src) else { return };
+            for entry in entries.flatten() {
+                // A registry with a host (crates.io) is named after it; a
+                // local one's name starts with '-'.
+                if entry.file_name().to_string_lossy().starts_with('-') {
+                    let _ = std::fs::remove_dir_all(entry.path());
+                }
+            }
+        }
+    }
 }
 
 /// The packages of `packages` that dpkg does not list as installed.
@@ -162,6 +221,22 @@ pub(crate) fn summary(results: &[Outcome]) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_target_dir_is_freed_after_its_last_step_only() {
+        let plans = crate::plan::STEPS.iter().map(|s| (s.jobs)()).collect::<Vec<_>>();
+        let names: Vec<&str> = crate::plan::STEPS.iter().map(|s| s.name).collect();
+        let at = |name: &str| names.iter().position(|n| *n == name).unwrap();
+        let freed_after = |name: &str| dirs_done_after(&plans, at(name));
+        assert!(freed_after("asan").contains(&"target/asan"));
+        assert!(freed_after("cross").contains(&"target/cross"));
+        // `target/nightly` is used by test-nightly and again by examples.
+        assert!(!freed_after("test-nightly").contains(&"target/nightly"));
+        assert!(plans.iter().flatten().filter_map(Job::target_dir).all(|d| d != "target"));
+        for step in 0..plans.len() {
+            assert!(dirs_done_after(&plans, step).iter().all(|d| d.starts_with("target/") && d.len() > 7));
+        }
+    }
 
     #[test]
     fn summary_lists_each_job_and_counts() {
