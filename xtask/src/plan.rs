@@ -110,6 +110,13 @@ pub(crate) const STEPS: &[Step] = &[
     ),
     step("wasm", false, WASM_PACKAGES, "WasmPages on a real memory.grow: built for wasm32, run under Node.js", wasm),
     step(
+        "firmware",
+        false,
+        FIRMWARE_PACKAGES,
+        "a Cortex-M3 and a Cortex-M0 firmware and a 4-hart RISC-V kernel on the heaps, under qemu-system",
+        firmware,
+    ),
+    step(
         "cross",
         false,
         CROSS_PACKAGES,
@@ -281,6 +288,114 @@ fn wasm() -> Vec<Job> {
     vec![job]
 }
 
+/// What the firmware step needs: Debian's Rust with its standard-library
+/// source, its linker, and the libraries qemu-system loads (qemu-system
+/// itself is unpacked by `firmware/qemu.sh`: see there).
+const FIRMWARE_PACKAGES: &[&str] = &[
+    "rustc-web",
+    "cargo-web",
+    "rust-web-src",
+    "rust-web-llvm",
+    "lld-22",
+    "libfdt1",
+    "libpmem1",
+    "librdmacm1",
+    "libibverbs1",
+    "libslirp0",
+    "libvdeplug2",
+];
+
+/// The firmware and the kernel (`firmware/`, workspaces of their own),
+/// each built for its target and run under qemu-system by
+/// `firmware/run.sh`; every check prints a line, and the last one only
+/// when all passed.
+fn firmware() -> Vec<Job> {
+    let board = |name: &str, expect: &[&'static str]| {
+        let mut job = Job::cargo(&format!("{name} under qemu-system"), &["firmware/run.sh", name])
+            .env("CARGO_TARGET_DIR", "target/firmware")
+            .expect(expect)
+            .limit(900);
+        job.program = "bash".to_string();
+        job
+    };
+    vec![
+        board(
+            "cortex-m3",
+            &[
+                "tlsf: 48 KiB heap;",
+                "size classes over tlsf: 48 KiB heap;",
+                "small blocks (64 B pool, then tlsf): 48 KiB heap;",
+                "slab: a 4096 B block is refused: out of memory (as documented)",
+                "out of memory: reported (NoMemory), nothing lost",
+                "interrupts: the handler allocated 100 times",
+                "after dropping: 0 bytes in use",
+                "all checks passed",
+            ],
+        ),
+        board(
+            "cortex-m0",
+            &[
+                "tlsf: 8 KiB heap;",
+                "slab: refuses a 8 KiB heap:",
+                "interrupts: the handler allocated 100 times",
+                "after dropping: 0 bytes in use",
+                "all checks passed",
+            ],
+        ),
+        board(
+            "riscv64",
+            &[
+                "harts: 4 allocating at once",
+                "hart 3: 50000 operations, pattern ok",
+                "heap: 0 bytes in use after flushing",
+                "out of memory: reported, nothing lost",
+                "kernel: all checks passed",
+            ],
+        ),
+    ]
+}
+
+/// The library crates that build with `core` alone (no `alloc`) with
+/// their default features off. `allocator-slab` is not one: the crate it
+/// wraps needs `alloc`.
+const CORE_ONLY: &[&str] = &[
+    "allocator-core",
+    "allocator-sync",
+    "allocator-tlsf",
+    "allocator-buddy",
+    "allocator-bitmap",
+    "allocator-compose",
+    "allocator-os",
+    "allocator-kit",
+];
+
+/// Each crate of [`CORE_ONLY`] on its own, for a Cortex-M with the
+/// standard library built as `core` only: a hidden use of `alloc` fails
+/// here (building them together could lend one crate another's `alloc`).
+fn core_only() -> Vec<Job> {
+    CORE_ONLY
+        .iter()
+        .map(|lib| {
+            debian(
+                &format!("{STATICS_TARGET}, {lib}, core alone"),
+                &[
+                    "build",
+                    "--quiet",
+                    "--locked",
+                    "-Zbuild-std=core",
+                    "--target",
+                    STATICS_TARGET,
+                    "--target-dir",
+                    "target/core-only",
+                    "-p",
+                    lib,
+                    "--no-default-features",
+                ],
+            )
+        })
+        .collect()
+}
+
 fn nostd() -> Vec<Job> {
     let mut jobs = Vec::new();
     for &(target, no_cas) in NOSTD_TARGETS {
@@ -315,6 +430,7 @@ fn nostd() -> Vec<Job> {
         }
     }
     jobs.extend(statics_cost_no_flash());
+    jobs.extend(core_only());
     jobs
 }
 
@@ -594,6 +710,14 @@ fn fmt() -> Vec<Job> {
     vec![
         Job::cargo("workspace", &["fmt", "--all", "--", "--check"]),
         Job::cargo("fuzz targets", &["fmt", "--all", "--manifest-path", "fuzz/Cargo.toml", "--", "--check"]),
+        Job::cargo(
+            "cortex-m firmware",
+            &["fmt", "--all", "--manifest-path", "firmware/cortex-m/Cargo.toml", "--", "--check"],
+        ),
+        Job::cargo(
+            "riscv kernel",
+            &["fmt", "--all", "--manifest-path", "firmware/riscv/Cargo.toml", "--", "--check"],
+        ),
     ]
 }
 
@@ -903,9 +1027,29 @@ mod tests {
     }
 
     #[test]
+    fn every_firmware_runs_through_the_script_with_its_output_checked() {
+        let jobs = firmware();
+        let names: Vec<&str> = jobs.iter().map(|j| j.args[1].as_str()).collect();
+        assert_eq!(names, ["cortex-m3", "cortex-m0", "riscv64"]);
+        let script = include_str!("../../firmware/run.sh");
+        for job in &jobs {
+            assert_eq!((job.program.as_str(), job.args[0].as_str()), ("bash", "firmware/run.sh"));
+            assert!(script.contains(&format!("{})", job.args[1])), "{} not in run.sh", job.args[1]);
+            assert!(job.expect.iter().any(|e| e.contains("all checks passed")), "{:?}", job.expect);
+            assert!(job.limit.is_some());
+        }
+    }
+
+    #[test]
     fn the_no_std_matrix_covers_every_target_and_feature_set() {
         let mut jobs = nostd();
-        assert_eq!(jobs.len(), NOSTD_TARGETS.len() * NOSTD_FEATURE_SETS.len() + 2);
+        assert_eq!(jobs.len(), NOSTD_TARGETS.len() * NOSTD_FEATURE_SETS.len() + 2 + CORE_ONLY.len());
+        let core_only = jobs.split_off(jobs.len() - CORE_ONLY.len());
+        for (job, lib) in core_only.iter().zip(CORE_ONLY) {
+            assert!(LIBRARIES.contains(lib), "{lib}");
+            assert!(job.args.windows(2).any(|w| w == ["-p", *lib]), "{:?}", job.args);
+            assert!(job.args.iter().any(|a| a == "-Zbuild-std=core"), "{:?}", job.args);
+        }
         let statics = jobs.split_off(jobs.len() - 2);
         assert!(statics[0].args.iter().any(|a| a == "allocator-statics"));
         assert!(statics[1].args.iter().any(|a| a.contains("arm-none-eabi-size")));

@@ -165,10 +165,15 @@ pub mod policy {
     pub type KernelHeap<const PAGE_SIZE: usize = 4096> =
         Refill<crate::TlsfByteAllocator, crate::BitmapPageAllocator<PAGE_SIZE>>;
 
-    /// Blocks up to `SMALL` bytes from a pool of `SMALL`-byte blocks, the
-    /// rest (and small blocks aligned beyond the pool's blocks) from
-    /// `Large`.
-    pub type SmallBlocks<const SMALL: usize, Large> = Segregator<SMALL, Pool<SMALL>, Large>;
+    /// Blocks up to `SMALL` bytes from a pool of `SMALL`-byte blocks; the
+    /// rest, small blocks aligned beyond the pool's blocks, and small
+    /// blocks once the pool is full, from `Large`. The pool gets the
+    /// first region (`init`), `Large` the later ones (`add_memory`).
+    ///
+    /// A [`Fallback`]: a free asks the pool whether it owns the block (an
+    /// address comparison), so a full pool never fails a small request
+    /// that `Large` has room for.
+    pub type SmallBlocks<const SMALL: usize, Large> = Fallback<Pool<SMALL>, Large>;
 
     /// Any policy with allocation statistics.
     pub type Counted<A> = Proxy<A, Stats>;
@@ -177,11 +182,19 @@ pub mod policy {
     /// for heaps of many MiB.
     pub const LARGE_SLABS: usize = 32 * 1024;
 
-    /// The firmware heap: size classes (slabs of up to 2 KiB, for heaps
-    /// from a few KiB) over TLSF, behind a critical section, so that
-    /// interrupt handlers may allocate while the main loop does. Set up
-    /// by `I` (an [`InitHeap`](crate::InitHeap) claiming a
+    /// The firmware heap: size classes (slabs of up to 2 KiB) over TLSF,
+    /// behind a critical section, so that interrupt handlers may allocate
+    /// while the main loop does. Set up by `I` (an
+    /// [`InitHeap`](crate::InitHeap) claiming a
     /// [`StaticMemory`](crate::StaticMemory)); [`firmware`] makes one.
+    ///
+    /// **Heaps of 16 KiB and more.** Each size class in use keeps at least
+    /// one slab (256 bytes to 2 KiB), so a program with a dozen sizes live
+    /// at once ties up several KiB in partly used slabs: on an 8 KiB heap
+    /// such a program runs out of memory where TLSF alone does not. Below
+    /// 16 KiB use `Locked<TlsfByteAllocator, CriticalSectionLock>`. Both
+    /// run in CI on qemu-system: this policy on a Cortex-M3's 48 KiB heap,
+    /// TLSF alone on a Cortex-M0's 8 KiB (`firmware/cortex-m`).
     ///
     /// ```
     /// # use critical_section as _; // the host's critical section, for this example

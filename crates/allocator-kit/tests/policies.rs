@@ -209,3 +209,33 @@ fn health_through_a_lock_and_a_depot() {
     let health = depot.health().unwrap();
     assert_eq!((health.requested, health.used), (Some(0), 0));
 }
+
+/// `SmallBlocks` on a small heap: once its pool is full, small blocks come
+/// from the large heap behind it (the pool never fails a request the large
+/// heap has room for), and each block is freed to the part it came from.
+#[test]
+fn small_blocks_overflow_into_the_large_heap_when_the_pool_is_full() {
+    use allocator::policy::{Pool, SmallBlocks};
+    let memory: &'static mut [MaybeUninit<u8>] = Box::leak(Box::new([MaybeUninit::uninit(); 48 * 1024]));
+    let (start, size) = (memory.as_mut_ptr().cast::<u8>(), memory.len());
+    let mut heap: SmallBlocks<64, TlsfByteAllocator> =
+        SmallBlocks::new(Pool::new(), TlsfByteAllocator::new());
+    // SAFETY: leaked memory, the heap's alone: 6 KiB of pool, the rest TLSF.
+    unsafe {
+        heap.init(start, 6 * 1024).unwrap();
+        heap.add_memory(start.add(6 * 1024), size - 6 * 1024).unwrap();
+    }
+    let small = Layout::from_size_align(16, 8).unwrap();
+    let mut blocks = Vec::new();
+    while let Ok(block) = heap.alloc(small) {
+        blocks.push(block);
+    }
+    // The pool holds 96 blocks of 64 bytes; TLSF serves the rest.
+    assert!(blocks.len() > 1000, "only {} blocks of 16 bytes in a 48 KiB heap", blocks.len());
+    assert!(heap.figures().used >= blocks.len() * 16);
+    for block in blocks {
+        // SAFETY: allocated above with `small`, freed once.
+        unsafe { heap.dealloc(block, small) };
+    }
+    assert_eq!(heap.figures().used, 0);
+}
