@@ -986,6 +986,40 @@ mod tests {
         a.iter().map(|s| s.to_string()).collect()
     }
 
+    /// Every job of `ci`, one block each: step, label, program, arguments,
+    /// environment, expected lines, time limit and what is cleared first.
+    /// Paths of this checkout are written `$ROOT`.
+    fn snapshot() -> String {
+        let root = env!("CARGO_MANIFEST_DIR").trim_end_matches("/xtask");
+        let mut s = String::new();
+        for step in select(&args(&["ci"])).unwrap() {
+            for job in (step.jobs)() {
+                s.push_str(&format!(
+                    "[{}] {}\n  program: {:?}\n  args: {:?}\n  env: {:?}\n  expect: {:?}\n  limit: {:?}\n  before: {:?}\n",
+                    step.name, job.label, job.program, job.args, job.env, job.expect, job.limit, job.before
+                ));
+            }
+        }
+        s.replace(root, "$ROOT")
+    }
+
+    /// The plan `ci` runs is the one in `xtask/plan.golden`: a change to
+    /// any job shows as a diff of that file. `XTASK_BLESS=1 cargo test -p
+    /// xtask` rewrites it after a deliberate change.
+    #[test]
+    fn the_plan_is_the_golden_one() {
+        let path = concat!(env!("CARGO_MANIFEST_DIR"), "/plan.golden");
+        let now = snapshot();
+        if std::env::var_os("XTASK_BLESS").is_some() {
+            std::fs::write(path, &now).unwrap();
+        }
+        let golden = std::fs::read_to_string(path).unwrap_or_default();
+        if now != golden {
+            let first = now.lines().zip(golden.lines()).position(|(a, b)| a != b);
+            panic!("the plan differs from {path} (first at line {first:?}); XTASK_BLESS=1 rewrites it");
+        }
+    }
+
     #[test]
     fn ci_runs_every_step_in_table_order() {
         assert_eq!(names(&select(&args(&["ci"])).unwrap()), names(STEPS));
