@@ -547,6 +547,7 @@ impl Results {
                 }
             }
         }
+        s += &footprint_section(&footprint_file());
         s += "\nCharts: `charts/*.svg`. Raw figures: `results.csv`.\n";
         s
     }
@@ -756,6 +757,39 @@ impl Results {
 
 type ChartResult = Result<(), Box<dyn std::error::Error + Send + Sync>>;
 
+/// Where `firmware/footprint.sh` writes what each heap costs a Cortex-M3.
+fn footprint_file() -> std::path::PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../../target/footprint/footprint.tsv")
+}
+
+/// The report's footprint section: the table `firmware/footprint.sh` wrote
+/// (heap, flash, RAM, .data: bytes over a firmware without a heap), or how
+/// to make it.
+fn footprint_section(file: &Path) -> String {
+    let mut s = String::from("\n## Footprint on a Cortex-M3 (bytes over a firmware without a heap)\n\n");
+    let rows: Vec<Vec<String>> = std::fs::read_to_string(file)
+        .map(|text| {
+            text.lines()
+                .skip(1)
+                .map(|l| l.split('\t').map(str::to_string).collect::<Vec<_>>())
+                .filter(|cells| cells.len() == 4)
+                .collect()
+        })
+        .unwrap_or_default();
+    if rows.is_empty() {
+        s += "Not measured in this run: `bash firmware/footprint.sh` builds a minimal firmware per heap \
+              (it needs the packages of `cargo xtask firmware`) and writes the table this section shows.\n";
+        return s;
+    }
+    s += "A `Box` and a `Vec` on each heap as the global allocator, behind a critical section, \
+          4 KiB of heap memory not counted (`firmware/footprint.sh`, thumbv7m-none-eabi, opt-level s, LTO).\n\n";
+    s += "| heap | flash | RAM | .data |\n| --- | --- | --- | --- |\n";
+    for r in rows {
+        let _ = writeln!(s, "| {} | {} | {} | {} |", r[0], r[1], r[2], r[3]);
+    }
+    s
+}
+
 fn bar_chart(path: &Path, title: &str, bars: &[(&str, f64)]) -> ChartResult {
     let root = SVGBackend::new(path, (900, 480)).into_drawing_area();
     root.fill(&WHITE)?;
@@ -947,4 +981,22 @@ pub(crate) fn health(chosen: &[&Contender], arena: *mut u8) -> Vec<HealthRow> {
         }
     }
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::footprint_section;
+
+    #[test]
+    fn the_footprint_section_shows_the_script_s_table_or_how_to_make_it() {
+        let dir = std::env::temp_dir().join(format!("footprint-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let file = dir.join("footprint.tsv");
+        assert!(footprint_section(&file).contains("bash firmware/footprint.sh"));
+        std::fs::write(&file, "heap\tflash\tram\tdata\ntlsf\t4200\t2752\t0\nbad line\n").unwrap();
+        let s = footprint_section(&file);
+        assert!(s.contains("| tlsf | 4200 | 2752 | 0 |"), "{s}");
+        assert!(!s.contains("bad line"), "{s}");
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
 }

@@ -1,0 +1,90 @@
+//! The smallest firmware with a heap: a `Box` and a `Vec` on the global
+//! allocator chosen by a Cargo feature (`heap-tlsf`, `heap-buddy`, …; none
+//! for the baseline, which allocates nothing). `firmware/footprint.sh`
+//! builds one per heap and reads its flash and RAM with the size tool:
+//! what a heap costs a firmware is its build less the baseline.
+//!
+//! The heap's memory is a 4 KiB `StaticMemory` (in `.bss`), set up on the
+//! first allocation; the program exits through semihosting, with a
+//! failure if the heap did not serve it.
+
+#![no_std]
+#![no_main]
+
+#[cfg(feature = "heap")]
+extern crate alloc;
+
+use core::panic::PanicInfo;
+
+use cortex_m_rt::entry;
+use cortex_m_semihosting::debug;
+
+/// The heap's memory, in bytes (subtracted from `.bss` by the script).
+#[cfg(feature = "heap")]
+const ARENA: usize = 4096;
+
+#[cfg(feature = "heap")]
+mod heap {
+    use allocator::{AllocError, AllocResult, BaseAllocator, InitHeap, StaticMemory};
+
+    static MEMORY: StaticMemory<{ super::ARENA }> = StaticMemory::new();
+
+    /// Gives the heap [`MEMORY`] on its first use.
+    pub struct Arena;
+
+    impl<A: BaseAllocator<Addr = *mut u8>> InitHeap<A> for Arena {
+        fn init(heap: &mut A) -> AllocResult {
+            heap.add_static(MEMORY.take().ok_or(AllocError::AlreadyInitialized)?)
+        }
+    }
+
+    /// The heap under test, behind a critical section.
+    #[cfg(not(feature = "heap-firmware"))]
+    type Shared<A> = allocator::Locked<A, allocator::CriticalSectionLock, Arena>;
+
+    #[cfg(feature = "heap-tlsf")]
+    #[global_allocator]
+    static HEAP: Shared<allocator::TlsfByteAllocator> = Shared::new(allocator::TlsfByteAllocator::new());
+
+    #[cfg(feature = "heap-buddy")]
+    #[global_allocator]
+    static HEAP: Shared<allocator::BuddyByteAllocator> = Shared::new(allocator::BuddyByteAllocator::new());
+
+    /// The firmware policy: size classes over TLSF.
+    #[cfg(feature = "heap-firmware")]
+    #[global_allocator]
+    static HEAP: allocator::policy::Firmware<Arena> = allocator::policy::firmware();
+
+    #[cfg(feature = "heap-small-blocks")]
+    #[global_allocator]
+    static HEAP: Shared<allocator::policy::SmallBlocks<32, allocator::TlsfByteAllocator>> =
+        Shared::new(allocator::policy::SmallBlocks::new(
+            allocator::policy::Pool::new(),
+            allocator::TlsfByteAllocator::new(),
+        ));
+}
+
+#[entry]
+fn main() -> ! {
+    #[cfg(feature = "heap")]
+    let ok = {
+        let boxed = alloc::boxed::Box::new(0x5eed_u32);
+        let mut numbers = alloc::vec::Vec::new();
+        numbers.extend(0..100u32);
+        *boxed == 0x5eed && numbers.iter().sum::<u32>() == 4950
+    };
+    #[cfg(not(feature = "heap"))]
+    let ok = true;
+    debug::exit(if ok { debug::EXIT_SUCCESS } else { debug::EXIT_FAILURE });
+    loop {
+        cortex_m::asm::wfi();
+    }
+}
+
+#[panic_handler]
+fn panic(_: &PanicInfo) -> ! {
+    debug::exit(debug::EXIT_FAILURE);
+    loop {
+        cortex_m::asm::wfi();
+    }
+}
