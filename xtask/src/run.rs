@@ -6,14 +6,23 @@ use std::{
     time::{Duration, Instant},
 };
 
-use crate::plan::{Before, Job, Step};
+use crate::{
+    cli::Options,
+    job::{Before, Job},
+    plan::Step,
+    steps::install,
+};
 
 /// How one job went.
 #[derive(Debug)]
 pub(crate) struct Outcome {
+    /// The step it belongs to.
     pub(crate) step: &'static str,
+    /// The job's label.
     pub(crate) label: String,
+    /// It succeeded (and printed what it had to).
     pub(crate) ok: bool,
+    /// How long it took.
     pub(crate) time: Duration,
 }
 
@@ -29,21 +38,26 @@ pub(crate) fn workspace_root() -> PathBuf {
 /// Under CI (`CI` set and not empty), a step's own target directories are
 /// deleted once no later step uses them, so the run's disk use peaks near
 /// its largest step instead of growing to the sum of all of them.
-pub(crate) fn run_steps(root: &Path, steps: &[Step]) -> Vec<Outcome> {
+pub(crate) fn run_steps(root: &Path, steps: &[Step], options: &Options) -> Vec<Outcome> {
     let mut out = Vec::new();
-    let mut apt_updated = false;
     let in_ci = std::env::var_os("CI").is_some_and(|v| !v.is_empty());
-    let plans: Vec<Vec<Job>> = steps.iter().map(|s| (s.jobs)()).collect();
+    let plans: Vec<Vec<Job>> = steps.iter().map(|s| (s.jobs)(options)).collect();
     for (index, step) in steps.iter().enumerate() {
         if let Some(free) = free_gib(root) {
             println!("\n==> [{}] starting; {free:.1} GiB free on the disk", step.name);
         }
         let start = Instant::now();
-        if let Err(why) = ensure_packages(step.packages, &mut apt_updated) {
-            eprintln!("\n[{}] cannot run: {why}", step.name);
+        let missing = install::missing(step.packages);
+        if !missing.is_empty() {
+            let list = missing.join(" ");
+            eprintln!(
+                "\n[{}] cannot run: Debian packages missing: {list} (the install step could not install \
+                 them; as root: apt-get install {list})",
+                step.name
+            );
             out.push(Outcome {
                 step: step.name,
-                label: "install packages".into(),
+                label: "Debian packages".into(),
                 ok: false,
                 time: start.elapsed(),
             });
@@ -128,54 +142,6 @@ fn clear(what: Before) {
     }
 }
 
-/// The packages of `packages` that dpkg does not list as installed.
-fn missing_packages<'a>(packages: &[&'a str]) -> Vec<&'a str> {
-    packages
-        .iter()
-        .copied()
-        .filter(|p| {
-            let status = Command::new("dpkg-query").args(["-W", "-f=${Status}", p]).output();
-            !status.is_ok_and(|o| String::from_utf8_lossy(&o.stdout).contains("install ok installed"))
-        })
-        .collect()
-}
-
-/// Installs the missing ones of `packages` with apt-get (running
-/// `apt-get update` once per run first), or says why it cannot.
-fn ensure_packages(packages: &[&str], apt_updated: &mut bool) -> Result<(), String> {
-    let missing = missing_packages(packages);
-    if missing.is_empty() {
-        return Ok(());
-    }
-    let list = missing.join(" ");
-    println!("\n==> installing Debian packages: {list}");
-    let apt = |args: &[&str]| {
-        Command::new("apt-get")
-            .args(args)
-            .env("DEBIAN_FRONTEND", "noninteractive")
-            .status()
-            .map_err(|e| format!("could not run apt-get ({e}); install these by hand: {list}"))
-            .and_then(|s| {
-                if s.success() {
-                    Ok(())
-                } else {
-                    Err(format!("apt-get {} failed; install these by hand (as root): {list}", args[0]))
-                }
-            })
-    };
-    if !*apt_updated {
-        apt(&["update", "-qq"])?;
-        *apt_updated = true;
-    }
-    let mut args = vec!["install", "-y", "-qq"];
-    args.extend(missing.iter().copied());
-    apt(&args)?;
-    match missing_packages(&missing).as_slice() {
-        [] => Ok(()),
-        still => Err(format!("still missing after apt-get install: {}", still.join(" "))),
-    }
-}
-
 /// Runs `command`, shows its output, and checks that it succeeded and
 /// printed every line of `expect`.
 fn run_and_check(command: &mut Command, expect: &[&str]) -> bool {
@@ -224,7 +190,8 @@ mod tests {
 
     #[test]
     fn a_target_dir_is_freed_after_its_last_step_only() {
-        let plans = crate::plan::STEPS.iter().map(|s| (s.jobs)()).collect::<Vec<_>>();
+        let options = Options::default();
+        let plans = crate::plan::STEPS.iter().map(|s| (s.jobs)(&options)).collect::<Vec<_>>();
         let names: Vec<&str> = crate::plan::STEPS.iter().map(|s| s.name).collect();
         let at = |name: &str| names.iter().position(|n| *n == name).unwrap();
         let freed_after = |name: &str| dirs_done_after(&plans, at(name));
