@@ -47,14 +47,8 @@ pub(crate) fn run_steps(root: &Path, steps: &[Step], options: &Options) -> Vec<O
             println!("\n==> [{}] starting; {free:.1} GiB free on the disk", step.name);
         }
         let start = Instant::now();
-        let missing = install::missing(step.packages);
-        if !missing.is_empty() {
-            let list = missing.join(" ");
-            eprintln!(
-                "\n[{}] cannot run: Debian packages missing: {list} (the install step could not install \
-                 them; as root: apt-get install {list})",
-                step.name
-            );
+        if let Some(why) = cannot_run(step.packages) {
+            eprintln!("\n[{}] cannot run: {why}", step.name);
             out.push(Outcome {
                 step: step.name,
                 label: "Debian packages".into(),
@@ -100,6 +94,16 @@ pub(crate) fn run_steps(root: &Path, steps: &[Step], options: &Options) -> Vec<O
         }
     }
     out
+}
+
+/// Why a step that needs `packages` cannot run: some are not installed
+/// (the install step, run before, could not install them).
+fn cannot_run(packages: &[&str]) -> Option<String> {
+    let missing = install::missing(packages);
+    let list = missing.join(" ");
+    (!missing.is_empty()).then(|| {
+        format!("Debian packages missing: {list} (the install step could not install them; as root: apt-get install {list})")
+    })
 }
 
 /// The target directories of step `index` that no later step names.
@@ -203,6 +207,14 @@ mod tests {
         for step in 0..plans.len() {
             assert!(dirs_done_after(&plans, step).iter().all(|d| d.starts_with("target/") && d.len() > 7));
         }
+    }
+
+    #[test]
+    fn a_step_whose_packages_are_missing_says_which() {
+        assert_eq!(cannot_run(&[]), None);
+        let why = cannot_run(&["no-such-package-xtask"]).unwrap();
+        assert!(why.contains("missing: no-such-package-xtask"), "{why}");
+        assert!(why.contains("apt-get install no-such-package-xtask"), "{why}");
     }
 
     #[test]
