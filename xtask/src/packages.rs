@@ -96,7 +96,9 @@ const LIBRARY: Package = Package {
     fuzz: &[],
 };
 
-/// A crate that is not a `no_std` library: none of the no_std checks.
+/// A crate outside the no_std checks (no bare-metal builds, no `core`
+/// alone, no provenance lints): a `std` library unless its row says
+/// otherwise.
 const OTHER: Package =
     Package { kind: Kind::Std, core_alone: false, bare_metal: &[], strict_provenance: false, ..LIBRARY };
 
