@@ -59,7 +59,7 @@ pub(crate) const STEPS: &[Step] = &[
         "firmware",
         false,
         FIRMWARE_PACKAGES,
-        "a Cortex-M3 and a Cortex-M0 firmware and a 4-hart RISC-V kernel on the heaps, under qemu-system",
+        "a Cortex-M3 and a Cortex-M0 firmware and a 4-hart RISC-V kernel on the heaps, under qemu-system; flash and RAM per heap",
         firmware::firmware,
     ),
     step(
@@ -121,6 +121,7 @@ const WASM_PACKAGES: &[&str] =
 /// source, its linker, and the libraries qemu-system loads (qemu-system
 /// itself is unpacked by `firmware/qemu.sh`: see there).
 const FIRMWARE_PACKAGES: &[&str] = &[
+    "binutils-arm-none-eabi",
     "rustc-web",
     "cargo-web",
     "rust-web-src",

@@ -240,6 +240,47 @@ pub mod policy {
     pub type KernelPerCpu<C, const CPUS: usize, const PAGE_SIZE: usize = 4096, L = crate::SpinLock> =
         crate::PerCpu<SizeClasses<KernelHeap<PAGE_SIZE>, LARGE_SLABS>, C, CPUS, L>;
 
+    /// An empty [`KernelPerCpu`] heap over `heap` (an empty
+    /// [`KernelHeap`], made with `unsafe` [`Refill::new`], whose contract
+    /// is the kernel's: the pages are its memory), for a `static`. Give it the
+    /// kernel's free memory before the first allocation with
+    /// `HEAP.depot().init(start, size)` (the page allocator's first
+    /// region; more with `add_memory`); at CPU offline, `flush_cpu`; for
+    /// an exact "memory in use", `flush_all` with the other CPUs parked.
+    ///
+    /// ```
+    /// use allocator::policy::{kernel_per_cpu, KernelHeap, KernelPerCpu};
+    /// use allocator::{BitmapPageAllocator, CpuId, TlsfByteAllocator};
+    ///
+    /// struct Cpu;
+    /// // SAFETY: a kernel reads its CPU's index with preemption and
+    /// // migration off around heap calls (here: one CPU, no preemption).
+    /// unsafe impl CpuId for Cpu {
+    ///     fn current() -> usize { 0 }
+    /// }
+    ///
+    /// // SAFETY: the page allocator is given only free, identity-mapped RAM
+    /// // that nothing else uses (below: memory leaked for it).
+    /// static HEAP: KernelPerCpu<Cpu, 4> = kernel_per_cpu(unsafe { KernelHeap::new(TlsfByteAllocator::new(), BitmapPageAllocator::new()) });
+    ///
+    /// # let ram: &'static mut [u8] = Box::leak(vec![0u8; 1 << 20].into_boxed_slice());
+    /// # let (start, size) = (ram.as_mut_ptr().expose_provenance(), ram.len());
+    /// // SAFETY: as above: the memory is the heap's alone.
+    /// unsafe { HEAP.depot().init(start, size) }.unwrap();
+    /// # use core::alloc::{GlobalAlloc, Layout};
+    /// # let layout = Layout::new::<[u64; 4]>();
+    /// # let p = unsafe { HEAP.alloc(layout) };
+    /// # assert!(!p.is_null());
+    /// # unsafe { HEAP.dealloc(p, layout) };
+    /// ```
+    #[cfg(all(feature = "tlsf", feature = "bitmap"))]
+    #[cfg_attr(docsrs, doc(cfg(all(feature = "tlsf", feature = "bitmap"))))]
+    pub const fn kernel_per_cpu<C, const CPUS: usize, const PAGE_SIZE: usize, L: crate::Lock>(
+        heap: KernelHeap<PAGE_SIZE>,
+    ) -> KernelPerCpu<C, CPUS, PAGE_SIZE, L> {
+        crate::PerCpu::new(SizeClasses::new(heap))
+    }
+
     /// The shared layer of the [`Hosted`] heap: size classes over TLSF
     /// (given memory by `I`), behind a [`YieldLock`](crate::YieldLock).
     #[cfg(all(feature = "tlsf", feature = "std"))]

@@ -22,7 +22,7 @@ static HEAP: ThreadCached<Heap, YieldLock> = ThreadCached::new(&DEPOT);
 /// Bytes live in the heap: this thread's magazines and the depot's go back
 /// first (exited threads gave theirs back).
 fn used() -> usize {
-    HEAP.flush_current_thread();
+    HEAP.flush_current_thread().unwrap();
     DEPOT.drain().expect("the heap is usable");
     DEPOT.with(|h| h.hook().snapshot().bytes_live).expect("the heap is usable")
 }

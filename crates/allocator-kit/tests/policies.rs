@@ -163,7 +163,7 @@ fn kernel_cpus_free_each_others_blocks_and_every_page_comes_back() {
                     unsafe { heap.dealloc(q as *mut u8, l) };
                 }
                 drop(next);
-                heap.flush_current();
+                heap.flush_current().unwrap();
                 rx
             })
         })
@@ -178,7 +178,7 @@ fn kernel_cpus_free_each_others_blocks_and_every_page_comes_back() {
             unsafe { heap.dealloc(q as *mut u8, l) };
         }
     }
-    heap.flush_current();
+    heap.flush_current().unwrap();
     heap.drain().unwrap();
     assert_eq!(heap.figures().unwrap().used, 0);
 }

@@ -8,7 +8,7 @@ use core::{
     sync::atomic::{compiler_fence, AtomicBool, Ordering},
 };
 
-use allocator_core::{AllocResult, ByteAllocator, Figures};
+use allocator_core::{AllocError, AllocResult, ByteAllocator, Figures};
 
 use crate::{
     depot::Depot,
@@ -66,12 +66,15 @@ struct Leave<'a>(&'a AtomicBool);
 
 /// Gives `cache`'s blocks back to `depot`; the bytes given back (0 when
 /// the depot could not be had: the cache keeps them).
-fn give_back<A: ByteAllocator, L: Lock, I: InitHeap<A>>(depot: &Depot<A, L, I>, cache: &mut Cache) -> usize {
+fn give_back<A: ByteAllocator, L: Lock, I: InitHeap<A>>(
+    depot: &Depot<A, L, I>,
+    cache: &mut Cache,
+) -> AllocResult<usize> {
     let bytes = cache.bytes();
     if Supply::take_all(depot, cache) {
-        bytes
+        Ok(bytes)
     } else {
-        0
+        Err(AllocError::Busy)
     }
 }
 
@@ -133,27 +136,65 @@ impl<A, C, const CPUS: usize, L: Lock, I> PerCpu<A, C, CPUS, L, I> {
 
 impl<A: ByteAllocator, C: CpuId, const CPUS: usize, L: Lock, I: InitHeap<A>> PerCpu<A, C, CPUS, L, I> {
     /// Returns the calling CPU's magazines to the depot (memory pressure);
-    /// the bytes returned (0 when the depot could not be had).
-    pub fn flush_current(&self) -> usize {
+    /// the bytes returned, 0 when it holds none.
+    ///
+    /// # Errors
+    /// [`AllocError::Busy`], nothing returned, when called from inside an
+    /// operation of this CPU (an interrupt handler), when the calling CPU's
+    /// index is at or above `CPUS` (it has no magazines), or when the depot
+    /// cannot be had (held by this CPU, poisoned).
+    pub fn flush_current(&self) -> AllocResult<usize> {
         front::Front::enter(self, |ctx| match ctx {
             Context::Cached(cache) => give_back(&self.depot, cache),
-            _ => 0,
+            _ => Err(AllocError::Busy),
         })
     }
 
     /// Returns CPU `cpu`'s magazines to the depot (a CPU gone offline); the
-    /// bytes returned.
+    /// bytes returned, 0 when it holds none.
+    ///
+    /// # Errors
+    /// [`AllocError::InvalidParam`] for `cpu` at or above `CPUS`;
+    /// [`AllocError::Busy`], nothing returned, when an operation is using
+    /// that CPU's magazines (the contract below was broken: caught, not
+    /// relied on) or the depot cannot be had.
     ///
     /// # Safety
     /// No operation of this front runs with index `cpu` while this runs
     /// (the CPU is offline, or it is the calling CPU).
-    pub unsafe fn flush_cpu(&self, cpu: usize) -> usize {
-        let Some(slot) = self.slots.get(cpu) else { return 0 };
+    pub unsafe fn flush_cpu(&self, cpu: usize) -> AllocResult<usize> {
+        let slot = self.slots.get(cpu).ok_or(AllocError::InvalidParam)?;
         if slot.busy.load(Ordering::Acquire) {
-            return 0;
+            return Err(AllocError::Busy);
         }
-        // SAFETY: the caller guarantees no operation uses the slot now.
+        // A load and a store, as `enter` does (no compare-and-swap on
+        // every target): the contract keeps other operations off the slot.
+        slot.busy.store(true, Ordering::Relaxed);
+        compiler_fence(Ordering::SeqCst);
+        let _leave = Leave(&slot.busy);
+        // SAFETY: the caller guarantees no operation uses the slot now; the
+        // busy flag marks it for nested operations (they bypass it).
         give_back(&self.depot, unsafe { &mut *slot.cache.get() })
+    }
+
+    /// Returns every CPU's magazines and the depot's to the heap, so that
+    /// its [`figures`](Self::figures) count only blocks in use (a kernel's
+    /// "memory in use", memory pressure); the bytes returned.
+    ///
+    /// # Errors
+    /// As [`flush_cpu`](Self::flush_cpu) for the first CPU that fails (the
+    /// CPUs before it are flushed), or as [`drain`](Self::drain).
+    ///
+    /// # Safety
+    /// No operation of this front runs on any CPU while this runs (the
+    /// other CPUs are parked or offline).
+    pub unsafe fn flush_all(&self) -> AllocResult<usize> {
+        let mut bytes = 0;
+        for cpu in 0..CPUS {
+            // SAFETY: the caller guarantees no operation runs anywhere.
+            bytes += unsafe { self.flush_cpu(cpu) }?;
+        }
+        Ok(bytes + self.drain()?)
     }
 
     /// Bytes in the calling CPU's magazines.

@@ -8,7 +8,7 @@ use core::{
     sync::atomic::{compiler_fence, Ordering},
 };
 
-use allocator_core::{AllocResult, ByteAllocator, Figures};
+use allocator_core::{AllocError, AllocResult, ByteAllocator, Figures};
 
 use crate::{
     depot::Depot,
@@ -117,23 +117,24 @@ impl Caches {
     }
 
     /// Gives every block of `owner`'s magazines back to it and frees the
-    /// slot; the bytes given back (0, the slot kept, when the depot cannot
-    /// be had).
-    fn release(&self, owner: &'static dyn Owner) -> usize {
+    /// slot; the bytes given back (0 when the thread has none). `Busy`,
+    /// the slot kept, when an operation of this thread is running (a
+    /// nested call) or the depot cannot be had.
+    fn release(&self, owner: &'static dyn Owner) -> AllocResult<usize> {
         if self.state.get() != IDLE {
-            return 0;
+            return Err(AllocError::Busy);
         }
         self.state.set(BUSY);
         let _leave = Leave(&self.state);
-        let Some(slot) = self.find(owner) else { return 0 };
+        let Some(slot) = self.find(owner) else { return Ok(0) };
         // SAFETY: as in `enter`: this thread's, and the busy flag is held.
         let cache = unsafe { &mut *slot.cache.get() };
         let bytes = cache.bytes();
         if !owner.take_all(cache) {
-            return 0;
+            return Err(AllocError::Busy);
         }
         slot.owner.set(None);
-        bytes
+        Ok(bytes)
     }
 
     /// Bytes in `owner`'s magazines (claiming nothing).
@@ -256,10 +257,17 @@ impl<A, L, I> ThreadCached<A, L, I> {
 
 impl<A: ByteAllocator + Send, L: Lock + Sync, I: InitHeap<A>> ThreadCached<A, L, I> {
     /// Returns the calling thread's magazines of this front to the depot
-    /// (they are taken afresh at its next operation); the bytes returned.
-    pub fn flush_current_thread(&self) -> usize {
+    /// (they are taken afresh at its next operation); the bytes returned,
+    /// 0 when the thread holds none.
+    ///
+    /// # Errors
+    /// [`AllocError::Busy`], nothing returned, when called from inside an
+    /// operation of this thread (a signal handler), while the thread's
+    /// locals are being torn down, or when the depot cannot be had (this
+    /// thread holds its lock, or it is poisoned).
+    pub fn flush_current_thread(&self) -> AllocResult<usize> {
         let owner: &'static dyn Owner = self.depot;
-        CACHES.try_with(|c| c.release(owner)).unwrap_or(0)
+        CACHES.try_with(|c| c.release(owner)).unwrap_or(Err(AllocError::Busy))
     }
 
     /// The usable size of a live block: its size class's size (blocks up

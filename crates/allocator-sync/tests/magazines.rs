@@ -66,7 +66,7 @@ impl Front for Cpus {
         self.cached_by_current()
     }
     fn flush_here(&self) -> usize {
-        self.flush_current()
+        self.flush_current().unwrap()
     }
     unsafe fn usable(&self, ptr: NonNull<u8>, layout: Layout) -> usize {
         // SAFETY: forwarded.
@@ -87,7 +87,7 @@ impl Front for Threads {
         self.cached_by_current_thread()
     }
     fn flush_here(&self) -> usize {
-        self.flush_current_thread()
+        self.flush_current_thread().unwrap()
     }
     unsafe fn usable(&self, ptr: NonNull<u8>, layout: Layout) -> usize {
         // SAFETY: forwarded.
@@ -277,6 +277,44 @@ fn per_cpu_blocks_freed_on_other_cpus_come_back_after_flushes() {
     }
 }
 
+/// A kernel's "memory in use": blocks cached on other CPUs come back with
+/// `flush_all` (their CPUs parked: here, threads that have ended), and a
+/// flush that cannot run says why instead of answering 0.
+#[test]
+fn flush_all_returns_every_cpu_s_magazines_and_flush_cpu_says_why_it_failed() {
+    let front = new_cpus();
+    arena(front, 4 << 20);
+    let layout = Layout::from_size_align(48, 8).unwrap();
+    let cpus: Vec<usize> = (0..3)
+        .map(|_| {
+            std::thread::spawn(move || {
+                // SAFETY: a non-zero size; freed at once, into this CPU's
+                // magazine.
+                unsafe { front.dealloc(front.alloc(layout), layout) };
+                ThreadIndex::current()
+            })
+            .join()
+            .unwrap()
+        })
+        .collect();
+    // Indices are handed out per thread across the whole test binary: one
+    // at or above `CPUS` has no magazines (its blocks went straight back).
+    let cached: Vec<usize> = cpus.into_iter().filter(|&c| c < CPUS).collect();
+    let used = front.figures().unwrap().used;
+    assert!(used >= cached.len() * 48, "{} CPUs hold blocks in their magazines: {used}", cached.len());
+    // SAFETY: the threads that used those CPU indices have ended; this
+    // thread runs no operation of the front while it flushes.
+    let returned = unsafe { front.flush_all() }.unwrap();
+    assert!(returned >= cached.len() * 48, "{returned}");
+    assert_eq!(front.figures().unwrap().used, 0);
+    // SAFETY: an index with no magazines; nothing runs there.
+    assert_eq!(unsafe { front.flush_cpu(CPUS) }, Err(AllocError::InvalidParam));
+    for cpu in cached {
+        // SAFETY: that CPU's thread has ended; its magazines are empty now.
+        assert_eq!(unsafe { front.flush_cpu(cpu) }, Ok(0));
+    }
+}
+
 #[test]
 fn a_thread_exiting_gives_its_magazines_back() {
     let front = new_threads();
@@ -349,7 +387,7 @@ fn realloc_stays_in_place_within_a_class_and_moves_across() {
         check(r, 20, 7);
         front.dealloc(r, Layout::from_size_align(20, 8).unwrap());
     }
-    front.flush_current_thread();
+    front.flush_current_thread().unwrap();
     front.drain().unwrap();
     assert_eq!(front.figures().unwrap().used, 0);
 }
@@ -395,7 +433,11 @@ fn a_flush_that_cannot_reach_the_depot_keeps_the_magazines() {
     }
     let cached = f1.cached_by_current_thread();
     assert!(cached > 0);
-    assert_eq!(f1.depot().with(|_| f1.flush_current_thread()).unwrap(), 0, "the depot is held here");
+    assert_eq!(
+        f1.depot().with(|_| f1.flush_current_thread()).unwrap(),
+        Err(AllocError::Busy),
+        "the depot is held here"
+    );
     assert_eq!(f1.cached_by_current_thread(), cached);
     // Every other slot of this thread goes to other fronts: none may hand
     // out f1's blocks.
@@ -413,8 +455,8 @@ fn a_flush_that_cannot_reach_the_depot_keeps_the_magazines() {
         unsafe { f2.dealloc(p, layout) };
     }
     assert!(lo > 0 && f1_blocks <= 64 * 64 + 4096, "f1's heap did not grow: f2 used its own");
-    assert_eq!(f1.flush_current_thread(), cached);
-    assert_eq!(f2.flush_current_thread() % 64, 0);
+    assert_eq!(f1.flush_current_thread(), Ok(cached));
+    assert_eq!(f2.flush_current_thread().unwrap() % 64, 0);
     f1.drain().unwrap();
     f2.drain().unwrap();
     assert_eq!((f1.figures().unwrap().used, f2.figures().unwrap().used), (0, 0));
@@ -441,7 +483,7 @@ fn frees_that_cannot_spill_lose_nothing() {
                 }
             })
             .unwrap();
-        front.flush_current_thread();
+        front.flush_current_thread().unwrap();
         front.drain().unwrap();
         assert_eq!(front.figures().unwrap().used, 0, "every block went back");
     }

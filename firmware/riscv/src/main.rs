@@ -38,10 +38,9 @@ use core::{
 
 use alloc::vec::Vec;
 use allocator::{
-    compose::{Refill, SizeClasses},
-    policy::KernelPerCpu,
+    policy::{kernel_per_cpu, KernelHeap, KernelPerCpu},
     prelude::*,
-    AllocError, CpuId, PerCpu, TlsfByteAllocator,
+    AllocError, CpuId, TlsfByteAllocator,
 };
 
 use boot::HARTS;
@@ -77,13 +76,13 @@ unsafe impl CpuId for Hart {
 type Heap = KernelPerCpu<Hart, HARTS>;
 
 #[global_allocator]
-static HEAP: Heap = PerCpu::new(SizeClasses::new(
+static HEAP: Heap = kernel_per_cpu(
     // SAFETY: the page allocator is given only RAM past the kernel image
     // (`boot_hart`), which nothing else uses; there is no MMU in machine
     // mode, so a page's address is the memory, reached through exposed
     // provenance (RAM outside the image belongs to no Rust object).
-    unsafe { Refill::new(TlsfByteAllocator::new(), allocator::BitmapPageAllocator::new()) },
-));
+    unsafe { KernelHeap::new(TlsfByteAllocator::new(), allocator::BitmapPageAllocator::new()) },
+);
 
 /// Set by hart 0 when the heap has its memory: the others wait for it.
 static HEAP_READY: AtomicBool = AtomicBool::new(false);
@@ -193,7 +192,7 @@ fn check_flushed() {
         // SAFETY: the other harts passed `ALL_FREED` and parked: none runs
         // an operation of `HEAP` any more; hart 0 is the caller, between
         // operations.
-        returned += unsafe { HEAP.flush_cpu(cpu) };
+        returned += unsafe { HEAP.flush_cpu(cpu) }.unwrap_or_else(|e| fail!("hart {cpu}'s magazines: {e}"));
     }
     let drained = HEAP.drain().unwrap_or_else(|e| fail!("the depot could not be drained: {e}"));
     let figures = HEAP.figures().unwrap_or_else(|e| fail!("the heap is unusable: {e}"));

@@ -54,17 +54,22 @@ const BOARDS: &[(&str, &[&str])] = &[
 
 /// The firmware and the kernel (`firmware/`, workspaces of their own),
 /// each built for its target and run under qemu-system by
-/// `firmware/run.sh`.
+/// `firmware/run.sh`; then what each heap costs a Cortex-M3 firmware in
+/// flash and RAM (`firmware/footprint.sh`: a regression past a heap's
+/// budget, or anything in `.data`, fails it).
 pub(crate) fn firmware(_: &Options) -> Vec<Job> {
-    BOARDS
-        .iter()
-        .map(|&(name, expect)| {
-            Job::run("bash", &format!("{name} under qemu-system"), &["firmware/run.sh", name])
-                .env("CARGO_TARGET_DIR", "target/firmware")
-                .expect(expect)
-                .limit(900)
-        })
-        .collect()
+    let boards = BOARDS.iter().map(|&(name, expect)| {
+        Job::run("bash", &format!("{name} under qemu-system"), &["firmware/run.sh", name])
+            .env("CARGO_TARGET_DIR", "target/firmware")
+            .expect(expect)
+            .limit(900)
+    });
+    let footprint =
+        Job::run("bash", "footprint: flash and RAM per heap (Cortex-M3)", &["firmware/footprint.sh"])
+            .env("CARGO_TARGET_DIR", "target/firmware")
+            .expect(&["tlsf: flash", "firmware: flash", "every heap within its budget, none with .data"])
+            .limit(600);
+    boards.chain([footprint]).collect()
 }
 
 #[cfg(test)]
@@ -73,7 +78,9 @@ mod tests {
 
     #[test]
     fn every_firmware_runs_through_the_script_with_its_output_checked() {
-        let jobs = firmware(&Options::default());
+        let mut jobs = firmware(&Options::default());
+        let footprint = jobs.pop().unwrap();
+        assert_eq!(footprint.args, ["firmware/footprint.sh"]);
         let names: Vec<&str> = jobs.iter().map(|j| j.args[1].as_str()).collect();
         assert_eq!(names, ["cortex-m3", "cortex-m0", "riscv64"]);
         let script = include_str!("../../../firmware/run.sh");
