@@ -14,4 +14,11 @@ fn main() {
     println!("cargo:rustc-link-arg=-Tlink.x");
     println!("cargo:rerun-if-changed={board}");
     println!("cargo:rerun-if-changed=build.rs");
+    // The `c-malloc` program's C code, with the target's gcc (cc picks
+    // arm-none-eabi-gcc and the CPU's flags from the target).
+    #[cfg(feature = "c")]
+    {
+        cc::Build::new().file("c/app.c").opt_level_str("s").warnings_into_errors(true).compile("app");
+        println!("cargo:rerun-if-changed=c/app.c");
+    }
 }

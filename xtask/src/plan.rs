@@ -122,6 +122,7 @@ const WASM_PACKAGES: &[&str] =
 /// itself is unpacked by `firmware/qemu.sh`: see there).
 const FIRMWARE_PACKAGES: &[&str] = &[
     "binutils-arm-none-eabi",
+    "gcc-arm-none-eabi",
     "rustc-web",
     "cargo-web",
     "rust-web-src",

@@ -16,6 +16,17 @@ pub enum Error {
     Invalid,
 }
 
+impl Error {
+    /// The `errno` value: `ENOMEM` (12) or `EINVAL` (22), the same numbers
+    /// on Linux, newlib, musl and the BSDs.
+    pub const fn errno(self) -> core::ffi::c_int {
+        match self {
+            Self::NoMemory => 12,
+            Self::Invalid => 22,
+        }
+    }
+}
+
 impl fmt::Display for Error {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(match self {

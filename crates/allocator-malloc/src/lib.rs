@@ -6,6 +6,7 @@
 extern crate std;
 
 mod c;
+mod export;
 mod header;
 mod heap;
 

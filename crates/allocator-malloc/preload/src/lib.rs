@@ -12,11 +12,6 @@
 //! static arena in `.bss`, which the OS maps lazily, page by page, as it is
 //! first written.
 
-use core::{
-    ffi::{c_int, c_void},
-    ptr::{self, NonNull},
-};
-
 #[cfg(not(feature = "hosted-os"))]
 use allocator::{AllocError, AllocResult, BaseAllocator, InitHeap, StaticMemory};
 use allocator_malloc::Error;
@@ -202,25 +197,9 @@ use heap::HEAP;
 /// Sets `errno` for `error`.
 #[cold]
 fn set_errno(error: Error) {
-    let code = match error {
-        Error::NoMemory => libc::ENOMEM,
-        Error::Invalid => libc::EINVAL,
-    };
     // SAFETY: glibc's thread-local `errno`, always valid for the calling
     // thread.
-    unsafe { *libc::__errno_location() = code };
-}
-
-/// A block, or null with `errno` set.
-#[inline]
-fn or_errno(r: Result<NonNull<u8>, Error>) -> *mut c_void {
-    match r {
-        Ok(p) => p.as_ptr().cast(),
-        Err(e) => {
-            set_errno(e);
-            ptr::null_mut()
-        }
-    }
+    unsafe { *libc::__errno_location() = error.errno() };
 }
 
 /// The page size, for `valloc` and `pvalloc`.
@@ -255,119 +234,4 @@ extern "C" fn on_load() {
 #[link_section = ".init_array"]
 static ON_LOAD: extern "C" fn() = on_load;
 
-/// C's `malloc`.
-///
-/// # Safety
-/// Callable from C at any time.
-#[no_mangle]
-pub unsafe extern "C" fn malloc(size: usize) -> *mut c_void {
-    or_errno(allocator_malloc::malloc(&HEAP, size))
-}
-
-/// C's `free`.
-///
-/// # Safety
-/// `ptr` is null or a live block of these functions.
-#[no_mangle]
-pub unsafe extern "C" fn free(ptr: *mut c_void) {
-    // SAFETY: forwarded from the caller.
-    unsafe { allocator_malloc::free(&HEAP, ptr.cast()) }
-}
-
-/// C's `calloc`.
-///
-/// # Safety
-/// Callable from C at any time.
-#[no_mangle]
-pub unsafe extern "C" fn calloc(count: usize, size: usize) -> *mut c_void {
-    or_errno(allocator_malloc::calloc(&HEAP, count, size))
-}
-
-/// C's `realloc`, as glibc's (`realloc(p, 0)` frees and gives null).
-///
-/// # Safety
-/// `ptr` is null or a live block of these functions.
-#[no_mangle]
-pub unsafe extern "C" fn realloc(ptr: *mut c_void, size: usize) -> *mut c_void {
-    // SAFETY: forwarded from the caller.
-    match unsafe { allocator_malloc::realloc(&HEAP, ptr.cast(), size) } {
-        Ok(p) => p.map_or(ptr::null_mut(), |p| p.as_ptr().cast()),
-        Err(e) => or_errno(Err(e)),
-    }
-}
-
-/// C's `reallocarray`.
-///
-/// # Safety
-/// `ptr` is null or a live block of these functions.
-#[no_mangle]
-pub unsafe extern "C" fn reallocarray(ptr: *mut c_void, count: usize, size: usize) -> *mut c_void {
-    // SAFETY: forwarded from the caller.
-    match unsafe { allocator_malloc::reallocarray(&HEAP, ptr.cast(), count, size) } {
-        Ok(p) => p.map_or(ptr::null_mut(), |p| p.as_ptr().cast()),
-        Err(e) => or_errno(Err(e)),
-    }
-}
-
-/// POSIX `posix_memalign`: 0, `EINVAL` or `ENOMEM` (`errno` untouched).
-///
-/// # Safety
-/// `out` is valid for a pointer write.
-#[no_mangle]
-pub unsafe extern "C" fn posix_memalign(out: *mut *mut c_void, align: usize, size: usize) -> c_int {
-    match allocator_malloc::posix_memalign(&HEAP, align, size) {
-        Ok(p) => {
-            // SAFETY: the caller's promise.
-            unsafe { out.write(p.as_ptr().cast()) };
-            0
-        }
-        Err(Error::Invalid) => libc::EINVAL,
-        Err(Error::NoMemory) => libc::ENOMEM,
-    }
-}
-
-/// C's `aligned_alloc`.
-///
-/// # Safety
-/// Callable from C at any time.
-#[no_mangle]
-pub unsafe extern "C" fn aligned_alloc(align: usize, size: usize) -> *mut c_void {
-    or_errno(allocator_malloc::aligned_alloc(&HEAP, align, size))
-}
-
-/// glibc's `memalign`.
-///
-/// # Safety
-/// Callable from C at any time.
-#[no_mangle]
-pub unsafe extern "C" fn memalign(align: usize, size: usize) -> *mut c_void {
-    or_errno(allocator_malloc::memalign(&HEAP, align, size))
-}
-
-/// glibc's `valloc`: page-aligned.
-///
-/// # Safety
-/// Callable from C at any time.
-#[no_mangle]
-pub unsafe extern "C" fn valloc(size: usize) -> *mut c_void {
-    or_errno(allocator_malloc::memalign(&HEAP, page_size(), size))
-}
-
-/// glibc's `pvalloc`: whole pages, page-aligned.
-///
-/// # Safety
-/// Callable from C at any time.
-#[no_mangle]
-pub unsafe extern "C" fn pvalloc(size: usize) -> *mut c_void {
-    or_errno(allocator_malloc::pvalloc(&HEAP, page_size(), size))
-}
-
-/// glibc's `malloc_usable_size`.
-///
-/// # Safety
-/// `ptr` is null or a live block of these functions.
-#[no_mangle]
-pub unsafe extern "C" fn malloc_usable_size(ptr: *mut c_void) -> usize {
-    // SAFETY: forwarded from the caller.
-    unsafe { allocator_malloc::malloc_usable_size(&HEAP, ptr.cast()) }
-}
+allocator_malloc::export_c_abi!(heap: HEAP, errno: set_errno, page_size: page_size());
