@@ -547,7 +547,7 @@ impl Results {
                 }
             }
         }
-        s += &footprint_section(&footprint_file());
+        s += &measured_sections(&Path::new(env!("CARGO_MANIFEST_DIR")).join("../../target"));
         s += "\nCharts: `charts/*.svg`. Raw figures: `results.csv`.\n";
         s
     }
@@ -757,35 +757,58 @@ impl Results {
 
 type ChartResult = Result<(), Box<dyn std::error::Error + Send + Sync>>;
 
-/// Where `firmware/footprint.sh` writes what each heap costs a Cortex-M3.
-fn footprint_file() -> std::path::PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../../target/footprint/footprint.tsv")
+/// A table a CI script writes for the report (tab-separated, a header
+/// row first), under the workspace's `target/`.
+struct Measured {
+    /// The section's title.
+    title: &'static str,
+    /// What the figures are, shown above the table.
+    about: &'static str,
+    /// The file, relative to the workspace's `target/`.
+    file: &'static str,
+    /// How to make the file, shown when it is missing.
+    how: &'static str,
 }
 
-/// The report's footprint section: the table `firmware/footprint.sh` wrote
-/// (heap, flash, RAM, .data: bytes over a firmware without a heap), or how
-/// to make it.
-fn footprint_section(file: &Path) -> String {
-    let mut s = String::from("\n## Footprint on a Cortex-M3 (bytes over a firmware without a heap)\n\n");
-    let rows: Vec<Vec<String>> = std::fs::read_to_string(file)
-        .map(|text| {
-            text.lines()
-                .skip(1)
-                .map(|l| l.split('\t').map(str::to_string).collect::<Vec<_>>())
-                .filter(|cells| cells.len() == 4)
-                .collect()
-        })
-        .unwrap_or_default();
-    if rows.is_empty() {
-        s += "Not measured in this run: `bash firmware/footprint.sh` builds a minimal firmware per heap \
-              (it needs the packages of `cargo xtask firmware`) and writes the table this section shows.\n";
+/// The tables the CI scripts write: what each heap costs a firmware, and
+/// real programs through the C ABI.
+const MEASURED: &[Measured] = &[
+    Measured {
+        title: "Footprint on a Cortex-M3 (bytes over a firmware without a heap)",
+        about: "A `Box` and a `Vec` on each heap as the global allocator, behind a critical section, \
+                4 KiB of heap memory not counted (thumbv7m-none-eabi, opt-level s, LTO).",
+        file: "footprint/footprint.tsv",
+        how: "`bash firmware/footprint.sh` (the packages of `cargo xtask firmware`)",
+    },
+    Measured {
+        title: "Real programs through the C ABI (LD_PRELOAD), against glibc",
+        about: "Each program's output compared with its output on glibc; wall-clock time and peak \
+                resident memory from one run each (a shared machine: ratios move between runs).",
+        file: "programs/programs.tsv",
+        how: "`cargo xtask programs` (it builds the preload library for each heap)",
+    },
+];
+
+/// The report's sections for [`MEASURED`]: each file's table, or how to
+/// make it.
+fn measured_sections(target: &Path) -> String {
+    MEASURED.iter().map(|m| measured_section(m, &target.join(m.file))).collect()
+}
+
+/// One section: the table in `file`, or how to make it.
+fn measured_section(m: &Measured, file: &Path) -> String {
+    let mut s = format!("\n## {}\n\n", m.title);
+    let text = std::fs::read_to_string(file).unwrap_or_default();
+    let mut lines = text.lines().map(|l| l.split('\t').collect::<Vec<_>>());
+    let Some(head) = lines.next().filter(|h| h.len() > 1) else {
+        let _ = writeln!(s, "Not measured in this run: {} writes `target/{}`.", m.how, m.file);
         return s;
-    }
-    s += "A `Box` and a `Vec` on each heap as the global allocator, behind a critical section, \
-          4 KiB of heap memory not counted (`firmware/footprint.sh`, thumbv7m-none-eabi, opt-level s, LTO).\n\n";
-    s += "| heap | flash | RAM | .data |\n| --- | --- | --- | --- |\n";
-    for r in rows {
-        let _ = writeln!(s, "| {} | {} | {} | {} |", r[0], r[1], r[2], r[3]);
+    };
+    let _ = writeln!(s, "{} ({} wrote it.)\n", m.about, m.how);
+    let _ = writeln!(s, "| {} |", head.join(" | "));
+    let _ = writeln!(s, "|{}", " --- |".repeat(head.len()));
+    for cells in lines.filter(|c| c.len() == head.len()) {
+        let _ = writeln!(s, "| {} |", cells.join(" | "));
     }
     s
 }
@@ -985,16 +1008,17 @@ pub(crate) fn health(chosen: &[&Contender], arena: *mut u8) -> Vec<HealthRow> {
 
 #[cfg(test)]
 mod tests {
-    use super::footprint_section;
+    use super::{measured_section, MEASURED};
 
     #[test]
-    fn the_footprint_section_shows_the_script_s_table_or_how_to_make_it() {
-        let dir = std::env::temp_dir().join(format!("footprint-{}", std::process::id()));
+    fn a_measured_section_shows_the_script_s_table_or_how_to_make_it() {
+        let dir = std::env::temp_dir().join(format!("measured-{}", std::process::id()));
         std::fs::create_dir_all(&dir).unwrap();
         let file = dir.join("footprint.tsv");
-        assert!(footprint_section(&file).contains("bash firmware/footprint.sh"));
+        assert!(measured_section(&MEASURED[0], &file).contains("bash firmware/footprint.sh"));
         std::fs::write(&file, "heap\tflash\tram\tdata\ntlsf\t4200\t2752\t0\nbad line\n").unwrap();
-        let s = footprint_section(&file);
+        let s = measured_section(&MEASURED[0], &file);
+        assert!(s.contains("| heap | flash | ram | data |"), "{s}");
         assert!(s.contains("| tlsf | 4200 | 2752 | 0 |"), "{s}");
         assert!(!s.contains("bad line"), "{s}");
         std::fs::remove_dir_all(&dir).unwrap();

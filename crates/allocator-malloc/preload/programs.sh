@@ -118,6 +118,13 @@ run() {
     echo "$rc $t"
 }
 
+# The same rows as a table for the workbench's report.
+TSV_DIR=$ROOT/target/programs
+mkdir -p "$TSV_DIR"
+TSV=$TSV_DIR/programs.tsv
+printf 'program\theap\tseconds\tpeak KiB\ttime vs glibc\tpeak vs glibc\tresult\n' >"$TSV"
+row() { local IFS=$'\t'; echo "$*" >>"$TSV"; }
+
 failed=0
 printf '%-28s %-9s %9s %9s %7s %7s  %s\n' program heap seconds "peak KiB" time× rss× output
 for w in "${WORKLOADS[@]}"; do
@@ -128,11 +135,13 @@ for w in "${WORKLOADS[@]}"; do
     fi
     cp "$W/out" "$W/expected"
     printf '%-28s %-9s %9s %9s %7s %7s  %s\n' "$name" glibc "$t0" "$m0" 1.00 1.00 "$(head -c 40 "$W/out" | tr '\n' ' ')"
+    row "$name" glibc "$t0" "$m0" 1.00 1.00 reference
     limit=$(awk -v t="$t0" 'BEGIN { printf "%d", 10 * t + 5 }')
     for h in $HEAPS; do
         read -r rc t m < <(run "$name" "$W/lib-$h.so" "$cmd" "$limit")
         if [ "$rc" = 124 ]; then
             printf '%-28s %-9s %9s %9s %7s %7s  %s\n' "$name" "$h" ">$limit" - ">10" - "too slow: stopped after 10x glibc's time + 5 s"
+            row "$name" "$h" ">$limit" - ">10" - "too slow"
             continue
         fi
         verdict=same
@@ -144,7 +153,9 @@ for w in "${WORKLOADS[@]}"; do
         tr=$(awk -v a="$t" -v b="$t0" 'BEGIN { printf "%.2f", (b > 0 ? a / b : 1) }')
         mr=$(awk -v a="$m" -v b="$m0" 'BEGIN { printf "%.2f", (b > 0 ? a / b : 1) }')
         printf '%-28s %-9s %9s %9s %7s %7s  %s\n' "$name" "$h" "$t" "$m" "$tr" "$mr" "$verdict"
+        row "$name" "$h" "$t" "$m" "$tr" "$mr" "$verdict"
     done
 done
+echo "written: $TSV"
 if [ "$failed" = 0 ]; then echo "every program gave glibc's output"; else echo "some programs failed"; fi
 exit "$failed"
