@@ -4,7 +4,7 @@
 # thumbv7m-none-eabi once per heap and once without one, measured with
 # arm-none-eabi-size, and run under qemu-system-arm (it must exit cleanly).
 #
-# Prints one labelled line per heap (flash = .text + .rodata + vectors +
+# Prints one labelled line per heap, ours and peers' (flash = .text + .rodata + vectors +
 # .data, RAM = .data + .bss less the 4 KiB arena, each also less the
 # baseline), writes them to target/footprint/footprint.tsv for the
 # workbench's report, and fails when a heap puts anything in .data or
@@ -28,6 +28,14 @@ heap-tlsf          4600 3000
 heap-buddy         2900  600
 heap-firmware      7000 3300
 heap-small-blocks  5600 3450
+"
+
+# Peers, measured the same way, printed beside ours (no budget):
+# feature, name in the table.
+PEERS="
+peer-embedded-llff embedded-alloc-LlffHeap
+peer-embedded-tlsf embedded-alloc-TlsfHeap
+peer-talc          talc-TalcLock
 "
 
 qemu=$("$HERE/qemu.sh" arm)
@@ -67,6 +75,14 @@ while read -r feature flash_budget ram_budget; do
         failed=1
     fi
 done <<<"$BUDGETS"
+while read -r feature name; do
+    [ -n "$feature" ] || continue
+    read -r flash data bss < <(measure "$feature")
+    flash=$((flash - base_flash))
+    ram=$((data + bss - ARENA - base_data - base_bss))
+    echo "peer $name: flash $flash bytes, RAM $ram bytes, .data $data bytes"
+    printf '%s (peer)\t%s\t%s\t%s\n' "$name" "$flash" "$ram" "$data" >>"$OUT/footprint.tsv"
+done <<<"$PEERS"
 echo "written: $OUT/footprint.tsv"
 if [ $failed -ne 0 ]; then exit 1; fi
-echo "every heap within its budget, none with .data"
+echo "ours: every heap within its budget, none with .data"

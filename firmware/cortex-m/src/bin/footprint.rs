@@ -11,7 +11,12 @@
 #![no_std]
 #![no_main]
 
-#[cfg(feature = "heap")]
+#[cfg(any(
+    feature = "heap",
+    feature = "peer-embedded-llff",
+    feature = "peer-embedded-tlsf",
+    feature = "peer-talc"
+))]
 extern crate alloc;
 
 use core::panic::PanicInfo;
@@ -20,8 +25,47 @@ use cortex_m_rt::entry;
 use cortex_m_semihosting::debug;
 
 /// The heap's memory, in bytes (subtracted from `.bss` by the script).
-#[cfg(feature = "heap")]
+#[allow(dead_code)]
 const ARENA: usize = 4096;
+
+/// embedded-alloc's heaps: set up in `main` with `init`, over a static
+/// array.
+#[cfg(any(feature = "peer-embedded-llff", feature = "peer-embedded-tlsf"))]
+mod peer {
+    use core::mem::MaybeUninit;
+
+    #[cfg(feature = "peer-embedded-llff")]
+    #[global_allocator]
+    pub static HEAP: embedded_alloc::LlffHeap = embedded_alloc::LlffHeap::empty();
+    #[cfg(feature = "peer-embedded-tlsf")]
+    #[global_allocator]
+    pub static HEAP: embedded_alloc::TlsfHeap = embedded_alloc::TlsfHeap::empty();
+
+    static mut MEMORY: [MaybeUninit<u8>; super::ARENA] = [MaybeUninit::uninit(); super::ARENA];
+
+    /// Gives the heap its memory (once, before the first allocation).
+    pub fn init() {
+        // SAFETY: called once, first thing in `main`; `MEMORY` is used by
+        // nothing else.
+        unsafe { HEAP.init(core::ptr::addr_of_mut!(MEMORY) as usize, super::ARENA) }
+    }
+}
+
+/// talc, behind a spin lock, claiming a static array on first use.
+#[cfg(feature = "peer-talc")]
+mod peer {
+    use talc::{source::Claim, TalcLock};
+
+    #[global_allocator]
+    static HEAP: TalcLock<spinning_top::RawSpinlock, Claim> = TalcLock::new(unsafe {
+        static mut MEMORY: [u8; super::ARENA] = [0; super::ARENA];
+        // SAFETY: `MEMORY` is used by nothing else.
+        Claim::array(core::ptr::addr_of_mut!(MEMORY))
+    });
+
+    /// Nothing to do: talc claims its memory on the first allocation.
+    pub fn init() {}
+}
 
 #[cfg(feature = "heap")]
 mod heap {
@@ -66,14 +110,26 @@ mod heap {
 
 #[entry]
 fn main() -> ! {
-    #[cfg(feature = "heap")]
+    #[cfg(any(feature = "peer-embedded-llff", feature = "peer-embedded-tlsf", feature = "peer-talc"))]
+    peer::init();
+    #[cfg(any(
+        feature = "heap",
+        feature = "peer-embedded-llff",
+        feature = "peer-embedded-tlsf",
+        feature = "peer-talc"
+    ))]
     let ok = {
         let boxed = alloc::boxed::Box::new(0x5eed_u32);
         let mut numbers = alloc::vec::Vec::new();
         numbers.extend(0..100u32);
         *boxed == 0x5eed && numbers.iter().sum::<u32>() == 4950
     };
-    #[cfg(not(feature = "heap"))]
+    #[cfg(not(any(
+        feature = "heap",
+        feature = "peer-embedded-llff",
+        feature = "peer-embedded-tlsf",
+        feature = "peer-talc"
+    )))]
     let ok = true;
     debug::exit(if ok { debug::EXIT_SUCCESS } else { debug::EXIT_FAILURE });
     loop {
