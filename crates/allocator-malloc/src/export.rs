@@ -4,11 +4,11 @@
 /// Defines the C allocation functions — `malloc`, `free`, `calloc`,
 /// `realloc`, `reallocarray`, `posix_memalign`, `aligned_alloc`,
 /// `memalign`, `valloc`, `pvalloc`, `malloc_usable_size` — as
-/// `#[no_mangle] extern "C"` functions over a `static` [`MallocHeap`]
-/// (`crate::MallocHeap`), in the module where it is invoked.
+/// `#[no_mangle] extern "C"` functions over a `static`
+/// [`MallocHeap`](crate::MallocHeap), in the module where it is invoked.
 ///
 /// - `heap`: the heap, a path to a `static` (`Locked<…>`, `Depot<…>`, …).
-/// - `errno`: a `fn(Error)` that stores [`Error::errno`] where C reads
+/// - `errno`: a `fn(Error)` that stores [`Error::errno`](crate::Error::errno) where C reads
 ///   `errno` (glibc: `*__errno_location()`; newlib: `*__errno()`; a
 ///   firmware without threads: a `static`).
 /// - `page_size`: an expression giving the page size for `valloc` and
