@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Real programs through the preload library: each workload runs once on
+# The C contract (tests/c/contract.c) through each library, then real
+# programs: each workload runs once on
 # glibc's malloc and once with LD_PRELOAD of the library built for each
 # heap; its output must be the same. Prints each run's time and peak RSS
 # and their ratios to glibc's. A heap that does not finish within 10x
@@ -27,6 +28,19 @@ for h in $HEAPS; do
         { echo "build for $h failed"; exit 1; }
     cp "$TARGET/release/liballocator_malloc_preload.so" "$W/lib-$h.so"
 done
+
+# --- the C contract, from C, on each library ---------------------------------
+# (tests/c/contract.c: threads, fork, every function's C rules; the test
+# step runs it for the default heap through `cargo test`.)
+cc -O1 -Wall -Werror -pthread -o "$W/contract" "$HERE/tests/c/contract.c" || { echo "contract.c does not build"; exit 1; }
+for h in $HEAPS; do
+    if out=$(LD_PRELOAD="$W/lib-$h.so" timeout 120 "$W/contract" 2>&1) && [[ $out == *"all passed"* ]]; then
+        echo "C contract through LD_PRELOAD ($h): all passed"
+    else
+        echo "C contract through LD_PRELOAD ($h) FAILED:"; echo "$out"; exit 1
+    fi
+done
+echo "C contract through LD_PRELOAD: all passed on every library"
 
 # --- the workloads' inputs --------------------------------------------------
 cat >"$W/work.sql" <<'SQL'
