@@ -10,7 +10,7 @@ mod workloads;
 
 use std::{
     alloc::{GlobalAlloc, Layout, System},
-    io::Write,
+    io::{IsTerminal, Write},
     path::PathBuf,
     process::ExitCode,
 };
@@ -269,8 +269,19 @@ fn parse(args: &[String]) -> Result<Option<Options>, String> {
 }
 
 fn progress(done: usize, total: usize, what: &str) {
-    eprint!("\r\x1b[2K[{done}/{total}] {what}");
-    let _ = std::io::stderr().flush();
+    // A progress line belongs on a terminal only: piped or redirected,
+    // the output keeps the tables alone.
+    if std::io::stderr().is_terminal() {
+        eprint!("\r\x1b[2K[{done}/{total}] {what}");
+        let _ = std::io::stderr().flush();
+    }
+}
+
+/// Clears the progress line (on a terminal).
+fn end_progress() {
+    if std::io::stderr().is_terminal() {
+        eprint!("\r\x1b[2K");
+    }
 }
 
 /// Instruction counts per run: pairs in the shorter of the two runs.
@@ -326,14 +337,14 @@ fn main() -> ExitCode {
     };
     if o.threads_only {
         results.threads = threads::table(&shared, &shapes, mt_scale, |what| progress(0, 1, what));
-        eprint!("\r\x1b[2K");
+        end_progress();
         return finish(&o, &results);
     }
     if counting {
         let pairs = instructions::all_pairs();
         results.instructions =
             Some(instructions::table(&pairs, COUNTED_PAIRS, |what| progress(0, pairs.len(), what)));
-        eprint!("\r\x1b[2K");
+        end_progress();
         return finish(&o, &results);
     }
 
@@ -357,7 +368,10 @@ fn main() -> ExitCode {
                 done += 1;
                 continue;
             }
-            let figure = (c.run)(w, arena, scale, 0x5eed + done as u64);
+            // One seed per workload, the same for every contender: each
+            // heap serves the same sequence of requests.
+            let seed = 0x5eed + workloads.iter().position(|&x| x == w).unwrap_or(0) as u64;
+            let figure = (c.run)(w, arena, scale, seed);
             results.byte(c.name, c.kind, w, figure);
             done += 1;
         }
@@ -388,7 +402,7 @@ fn main() -> ExitCode {
             instructions::table(&pairs, COUNTED_PAIRS, |what| progress(done, total, what))
         });
     }
-    eprint!("\r\x1b[2K");
+    end_progress();
     finish(&o, &results)
 }
 
