@@ -167,8 +167,11 @@ pub mod policy {
 
     /// Blocks up to `SMALL` bytes from a pool of `SMALL`-byte blocks; the
     /// rest, small blocks aligned beyond the pool's blocks, and small
-    /// blocks once the pool is full, from `Large`. The pool gets the
-    /// first region (`init`), `Large` the later ones (`add_memory`).
+    /// blocks once the pool is full, from `Large`. **Memory**: `init` gives
+    /// the pool its region; `add_memory` and `add_static` (which is
+    /// `add_memory`) feed `Large` — so a heap given only `add_static`
+    /// memory has an empty pool. Give the pool its part with `init`
+    /// first.
     ///
     /// A [`Fallback`]: a free asks the pool whether it owns the block (an
     /// address comparison), so a full pool never fails a small request

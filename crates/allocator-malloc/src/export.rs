@@ -12,7 +12,7 @@
 ///   `errno` (glibc: `*__errno_location()`; newlib: `*__errno()`; a
 ///   firmware without threads: a `static`).
 /// - `page_size`: an expression giving the page size for `valloc` and
-///   `pvalloc` (a power of two).
+///   `pvalloc`: a non-zero power of two.
 ///
 /// Failures follow C: null with `errno` set (`ENOMEM`, or `EINVAL` for a
 /// bad alignment), `posix_memalign` returning the code with `errno`
@@ -24,9 +24,20 @@
 /// allocator_malloc::export_c_abi!(heap: HEAP, errno: set_errno, page_size: 4096);
 /// ```
 ///
-/// A program links one `malloc`: export these only where no C library's
-/// allocator is linked (firmware with a bare C runtime, or a library meant
-/// to replace the C library's through `LD_PRELOAD`).
+/// # Safety
+///
+/// The macro is safe to write, but what it defines replaces the program's
+/// C allocator, and the program must be one where that is sound:
+/// - **One allocator.** No other definition of these symbols is linked,
+///   and no C code frees with these functions a block another allocator
+///   made (their `free` reads a header in front of the block). On newlib,
+///   `strdup`, `asprintf`, `getline` and the stdio buffers allocate through
+///   `_malloc_r`, newlib's own allocator: link no newlib `libc`, or route
+///   `_malloc_r`, `_free_r`, `_calloc_r` and `_realloc_r` here too. The
+///   Cortex-M3 example (`firmware/cortex-m`) links no C library at all; the
+///   `LD_PRELOAD` library replaces glibc's functions, whose own internal
+///   calls go through the same symbols.
+/// - **`errno` is the C code's**: the function stores where C reads it.
 #[macro_export]
 macro_rules! export_c_abi {
     (heap: $heap:path, errno: $errno:path, page_size: $page:expr $(,)?) => {
@@ -36,8 +47,8 @@ macro_rules! export_c_abi {
             r: ::core::result::Result<::core::ptr::NonNull<u8>, $crate::Error>,
         ) -> *mut ::core::ffi::c_void {
             match r {
-                Ok(p) => p.as_ptr().cast(),
-                Err(e) => {
+                ::core::result::Result::Ok(p) => p.as_ptr().cast(),
+                ::core::result::Result::Err(e) => {
                     $errno(e);
                     ::core::ptr::null_mut()
                 }
@@ -50,8 +61,8 @@ macro_rules! export_c_abi {
             r: ::core::result::Result<::core::option::Option<::core::ptr::NonNull<u8>>, $crate::Error>,
         ) -> *mut ::core::ffi::c_void {
             match r {
-                Ok(p) => p.map_or(::core::ptr::null_mut(), |p| p.as_ptr().cast()),
-                Err(e) => __allocator_malloc_or_errno(Err(e)),
+                ::core::result::Result::Ok(p) => p.map_or(::core::ptr::null_mut(), |p| p.as_ptr().cast()),
+                ::core::result::Result::Err(e) => __allocator_malloc_or_errno(::core::result::Result::Err(e)),
             }
         }
 
@@ -121,12 +132,12 @@ macro_rules! export_c_abi {
             size: usize,
         ) -> ::core::ffi::c_int {
             match $crate::posix_memalign(&$heap, align, size) {
-                Ok(p) => {
+                ::core::result::Result::Ok(p) => {
                     // SAFETY: the caller's promise.
                     unsafe { out.write(p.as_ptr().cast()) };
                     0
                 }
-                Err(e) => e.errno(),
+                ::core::result::Result::Err(e) => e.errno(),
             }
         }
 

@@ -13,9 +13,10 @@ use core::{cell::UnsafeCell, fmt, mem::MaybeUninit};
 /// heaps. [`take`](Self::take) answers `None` after the first call.
 ///
 /// All zeros when constructed (the bytes are uninitialised): a `static`
-/// lands in `.bss`. Aligned to 64 bytes (a cache line, and more than any
-/// heap's granule), and `N` plus 64 bytes in all: a microcontroller loses
-/// no RAM to padding. Heaps that cut their memory into pages (the slab
+/// lands in `.bss`. Aligned to 64 bytes (a cache line, and more than the
+/// granule of TLSF, buddy and slab heaps), `N + 1` bytes rounded up to 64
+/// in all: a microcontroller loses no RAM to padding. A `Pool` of blocks
+/// aligned above 64 trims the start to its alignment. Heaps that cut their memory into pages (the slab
 /// backend trims a region to 4 KiB pages; a buddy heap's largest block is
 /// the largest naturally aligned power of two inside its memory) make the
 /// most of memory aligned as they need: a `#[repr(align(4096))]` static

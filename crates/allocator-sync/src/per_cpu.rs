@@ -136,17 +136,18 @@ impl<A, C, const CPUS: usize, L: Lock, I> PerCpu<A, C, CPUS, L, I> {
 
 impl<A: ByteAllocator, C: CpuId, const CPUS: usize, L: Lock, I: InitHeap<A>> PerCpu<A, C, CPUS, L, I> {
     /// Returns the calling CPU's magazines to the depot (memory pressure);
-    /// the bytes returned, 0 when it holds none.
+    /// the bytes returned, 0 when it holds none (a CPU index at or above
+    /// `CPUS` has no magazines).
     ///
     /// # Errors
-    /// [`AllocError::Busy`], nothing returned, when called from inside an
-    /// operation of this CPU (an interrupt handler), when the calling CPU's
-    /// index is at or above `CPUS` (it has no magazines), or when the depot
-    /// cannot be had (held by this CPU, poisoned).
+    /// [`AllocError::Busy`], nothing returned, while it cannot be done now:
+    /// called from inside an operation of this CPU (an interrupt handler),
+    /// or the depot cannot be had (held by this CPU, poisoned).
     pub fn flush_current(&self) -> AllocResult<usize> {
         front::Front::enter(self, |ctx| match ctx {
             Context::Cached(cache) => give_back(&self.depot, cache),
-            _ => Err(AllocError::Busy),
+            Context::Uncached => Ok(0),
+            Context::Nested => Err(AllocError::Busy),
         })
     }
 
@@ -155,13 +156,14 @@ impl<A: ByteAllocator, C: CpuId, const CPUS: usize, L: Lock, I: InitHeap<A>> Per
     ///
     /// # Errors
     /// [`AllocError::InvalidParam`] for `cpu` at or above `CPUS`;
-    /// [`AllocError::Busy`], nothing returned, when an operation is using
-    /// that CPU's magazines (the contract below was broken: caught, not
-    /// relied on) or the depot cannot be had.
+    /// [`AllocError::Busy`], nothing returned, when the depot cannot be
+    /// had, or when an operation is seen using that CPU's magazines (the
+    /// contract below broken: sometimes noticed, never relied on).
     ///
     /// # Safety
     /// No operation of this front runs with index `cpu` while this runs
-    /// (the CPU is offline, or it is the calling CPU).
+    /// (the CPU is offline, or it is the calling CPU), and no other
+    /// `flush_cpu` or `flush_all` for that index runs at the same time.
     pub unsafe fn flush_cpu(&self, cpu: usize) -> AllocResult<usize> {
         let slot = self.slots.get(cpu).ok_or(AllocError::InvalidParam)?;
         if slot.busy.load(Ordering::Acquire) {
@@ -187,7 +189,8 @@ impl<A: ByteAllocator, C: CpuId, const CPUS: usize, L: Lock, I: InitHeap<A>> Per
     ///
     /// # Safety
     /// No operation of this front runs on any CPU while this runs (the
-    /// other CPUs are parked or offline).
+    /// other CPUs are parked or offline), and no other flush of this front
+    /// runs at the same time.
     pub unsafe fn flush_all(&self) -> AllocResult<usize> {
         let mut bytes = 0;
         for cpu in 0..CPUS {

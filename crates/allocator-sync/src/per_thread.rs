@@ -117,12 +117,14 @@ impl Caches {
     }
 
     /// Gives every block of `owner`'s magazines back to it and frees the
-    /// slot; the bytes given back (0 when the thread has none). `Busy`,
-    /// the slot kept, when an operation of this thread is running (a
-    /// nested call) or the depot cannot be had.
+    /// slot; the bytes given back (0 when the thread has none, or gave
+    /// them back at its exit). `Busy`, the slot kept, when an operation of
+    /// this thread is running (a nested call) or the depot cannot be had.
     fn release(&self, owner: &'static dyn Owner) -> AllocResult<usize> {
-        if self.state.get() != IDLE {
-            return Err(AllocError::Busy);
+        match self.state.get() {
+            IDLE => {}
+            EXITED => return Ok(0),
+            _ => return Err(AllocError::Busy),
         }
         self.state.set(BUSY);
         let _leave = Leave(&self.state);
@@ -260,14 +262,17 @@ impl<A: ByteAllocator + Send, L: Lock + Sync, I: InitHeap<A>> ThreadCached<A, L,
     /// (they are taken afresh at its next operation); the bytes returned,
     /// 0 when the thread holds none.
     ///
+    /// 0 as well once the thread's locals are torn down (its magazines
+    /// went back at its exit).
+    ///
     /// # Errors
-    /// [`AllocError::Busy`], nothing returned, when called from inside an
-    /// operation of this thread (a signal handler), while the thread's
-    /// locals are being torn down, or when the depot cannot be had (this
-    /// thread holds its lock, or it is poisoned).
+    /// [`AllocError::Busy`], nothing returned, while it cannot be done now:
+    /// called from inside an operation of this thread (a signal handler),
+    /// or the depot cannot be had (this thread holds its lock, or it is
+    /// poisoned).
     pub fn flush_current_thread(&self) -> AllocResult<usize> {
         let owner: &'static dyn Owner = self.depot;
-        CACHES.try_with(|c| c.release(owner)).unwrap_or(Err(AllocError::Busy))
+        CACHES.try_with(|c| c.release(owner)).unwrap_or(Ok(0))
     }
 
     /// The usable size of a live block: its size class's size (blocks up

@@ -183,7 +183,7 @@ pub fn stress_ops() -> usize {
 }
 
 /// Installs `Locked<$heap>` as the test binary's `#[global_allocator]`
-/// over a static, 4 KiB-aligned arena of `$size` bytes, and adds a test that
+/// over a static, 64-byte-aligned arena of `$size` bytes, and adds a test that
 /// runs [`two_threads`] with a `Vec` of `$vec_len` elements.
 ///
 /// The harness allocates before any test runs, so the heap is given its
@@ -192,7 +192,7 @@ pub fn stress_ops() -> usize {
 #[macro_export]
 macro_rules! global_alloc_test {
     ($heap:ty, $new:expr, $size:expr, $vec_len:expr $(,)?) => {
-        /// The heap's memory, 4 KiB-aligned, handed out once.
+        /// The heap's memory, 64-byte-aligned, handed out once.
         static ARENA: $crate::__private::StaticMemory<{ $size }> = $crate::__private::StaticMemory::new();
 
         /// Gives the heap the arena, once.

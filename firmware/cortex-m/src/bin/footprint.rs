@@ -74,8 +74,10 @@ mod heap {
     static MEMORY: StaticMemory<{ super::ARENA }> = StaticMemory::new();
 
     /// Gives the heap [`MEMORY`] on its first use.
+    #[cfg(not(feature = "heap-small-blocks"))]
     pub struct Arena;
 
+    #[cfg(not(feature = "heap-small-blocks"))]
     impl<A: BaseAllocator<Addr = *mut u8>> InitHeap<A> for Arena {
         fn init(heap: &mut A) -> AllocResult {
             heap.add_static(MEMORY.take().ok_or(AllocError::AlreadyInitialized)?)
@@ -83,7 +85,7 @@ mod heap {
     }
 
     /// The heap under test, behind a critical section.
-    #[cfg(not(feature = "heap-firmware"))]
+    #[cfg(not(any(feature = "heap-firmware", feature = "heap-small-blocks")))]
     type Shared<A> = allocator::Locked<A, allocator::CriticalSectionLock, Arena>;
 
     #[cfg(feature = "heap-tlsf")]
@@ -99,10 +101,31 @@ mod heap {
     #[global_allocator]
     static HEAP: allocator::policy::Firmware<Arena> = allocator::policy::firmware();
 
+    /// The pool of 32-byte blocks, then TLSF.
+    #[cfg(feature = "heap-small-blocks")]
+    type SmallBlocks = allocator::policy::SmallBlocks<32, allocator::TlsfByteAllocator>;
+
+    /// Gives the pool an eighth of [`MEMORY`] and TLSF the rest
+    /// (`add_static` alone would feed TLSF only).
+    #[cfg(feature = "heap-small-blocks")]
+    pub struct SplitArena;
+
+    #[cfg(feature = "heap-small-blocks")]
+    impl InitHeap<SmallBlocks> for SplitArena {
+        fn init(heap: &mut SmallBlocks) -> AllocResult {
+            let memory = MEMORY.take().ok_or(AllocError::AlreadyInitialized)?;
+            let (pool, rest) = memory.split_at_mut(super::ARENA / 8);
+            // SAFETY: `pool` is borrowed for `'static` and exclusively (taken
+            // once from `MEMORY`), and never released: the heap's for good.
+            unsafe { heap.init(pool.as_mut_ptr().cast(), pool.len()) }?;
+            heap.add_static(rest)
+        }
+    }
+
     #[cfg(feature = "heap-small-blocks")]
     #[global_allocator]
-    static HEAP: Shared<allocator::policy::SmallBlocks<32, allocator::TlsfByteAllocator>> =
-        Shared::new(allocator::policy::SmallBlocks::new(
+    static HEAP: allocator::Locked<SmallBlocks, allocator::CriticalSectionLock, SplitArena> =
+        allocator::Locked::new(allocator::policy::SmallBlocks::new(
             allocator::policy::Pool::new(),
             allocator::TlsfByteAllocator::new(),
         ));
