@@ -184,8 +184,9 @@ impl<A: ByteAllocator, C: CpuId, const CPUS: usize, L: Lock, I: InitHeap<A>> Per
     /// "memory in use", memory pressure); the bytes returned.
     ///
     /// # Errors
-    /// As [`flush_cpu`](Self::flush_cpu) for the first CPU that fails (the
-    /// CPUs before it are flushed), or as [`drain`](Self::drain).
+    /// As [`flush_cpu`](Self::flush_cpu) for the first CPU that failed
+    /// (every other CPU is still flushed, and the depot drained), or as
+    /// [`drain`](Self::drain).
     ///
     /// # Safety
     /// No operation of this front runs on any CPU while this runs (the
@@ -193,11 +194,19 @@ impl<A: ByteAllocator, C: CpuId, const CPUS: usize, L: Lock, I: InitHeap<A>> Per
     /// runs at the same time.
     pub unsafe fn flush_all(&self) -> AllocResult<usize> {
         let mut bytes = 0;
+        let mut first_error = None;
         for cpu in 0..CPUS {
             // SAFETY: the caller guarantees no operation runs anywhere.
-            bytes += unsafe { self.flush_cpu(cpu) }?;
+            match unsafe { self.flush_cpu(cpu) } {
+                Ok(n) => bytes += n,
+                Err(e) => first_error = first_error.or(Some(e)),
+            }
         }
-        Ok(bytes + self.drain()?)
+        let drained = self.drain()?;
+        match first_error {
+            Some(e) => Err(e),
+            None => Ok(bytes + drained),
+        }
     }
 
     /// Bytes in the calling CPU's magazines.
