@@ -12,14 +12,13 @@
 
 use std::{
     alloc::{alloc, dealloc, Layout},
-    io::Read,
-    process::{Command, Stdio},
-    time::{Duration, Instant},
+    time::Duration,
 };
 
 use allocator_compose::{AbortReport, Checked};
 use allocator_core::{AllocError, AllocResult, BaseAllocator};
 use allocator_sync::{InitHeap, Locked, SpinLock, StaticMemory};
+use allocator_testkit::run_test_in_child;
 use allocator_tlsf::TlsfByteAllocator;
 
 type Heap = Checked<TlsfByteAllocator, 4096, 64, AbortReport>;
@@ -82,26 +81,7 @@ fn a_double_free_through_the_global_allocator_ends_the_process_with_the_checkers
         println!("skipped under an emulator");
         return;
     }
-    let mut child = Command::new(std::env::current_exe().unwrap())
-        .args(["--exact", TEST, "--nocapture", "--test-threads=1"])
-        .env(CHILD, "1")
-        .stdout(Stdio::null())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let start = Instant::now();
-    let status = loop {
-        if let Some(status) = child.try_wait().unwrap() {
-            break status;
-        }
-        if start.elapsed() > Duration::from_secs(60) {
-            child.kill().unwrap();
-            panic!("the child hung for 60 s");
-        }
-        std::thread::sleep(Duration::from_millis(20));
-    };
-    let mut stderr = String::new();
-    child.stderr.as_mut().unwrap().read_to_string(&mut stderr).unwrap();
+    let (status, stderr) = run_test_in_child(TEST, &[(CHILD, "1")], Duration::from_secs(60));
     assert!(!status.success(), "the child succeeded: {stderr}");
     #[cfg(unix)]
     {

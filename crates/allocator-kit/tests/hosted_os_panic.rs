@@ -4,10 +4,9 @@
 //! panic's code (101), instead of hanging in the heap. Run in a child
 //! process with a time limit.
 
-use std::{
-    process::{Command, Stdio},
-    time::{Duration, Instant},
-};
+use std::time::Duration;
+
+use allocator_testkit::run_test_in_child;
 
 use allocator::policy::{hosted_os_depot, HostedOs, HostedOsDepot};
 
@@ -30,32 +29,11 @@ fn a_panic_prints_its_backtrace_and_exits_with_101() {
         println!("skipped under an emulator");
         return;
     }
-    let mut child = Command::new(std::env::current_exe().unwrap())
-        .args([
-            "--exact",
-            "a_panic_prints_its_backtrace_and_exits_with_101",
-            "--nocapture",
-            "--test-threads=1",
-        ])
-        .env(CHILD, "1")
-        .env("RUST_BACKTRACE", "1")
-        .stdout(Stdio::null())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let start = Instant::now();
-    let status = loop {
-        if let Some(status) = child.try_wait().unwrap() {
-            break status;
-        }
-        if start.elapsed() > Duration::from_secs(60) {
-            child.kill().unwrap();
-            panic!("the child hung for 60 s");
-        }
-        std::thread::sleep(Duration::from_millis(20));
-    };
-    let mut stderr = String::new();
-    std::io::Read::read_to_string(child.stderr.as_mut().unwrap(), &mut stderr).unwrap();
+    let (status, stderr) = run_test_in_child(
+        "a_panic_prints_its_backtrace_and_exits_with_101",
+        &[(CHILD, "1"), ("RUST_BACKTRACE", "1")],
+        Duration::from_secs(60),
+    );
     assert!(stderr.contains("the child panics with 100000 values live"), "no message: {stderr}");
     assert!(stderr.contains("stack backtrace:"), "no backtrace: {stderr}");
     assert!(

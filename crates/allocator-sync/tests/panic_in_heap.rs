@@ -4,14 +4,11 @@
 //! process ends with a message. Run in a child process with a time limit.
 
 use core::{alloc::Layout, ptr::NonNull};
-use std::{
-    process::{Command, Stdio},
-    time::{Duration, Instant},
-};
+use std::time::Duration;
 
 use allocator_core::{AllocError, AllocResult, BaseAllocator, ByteAllocator, Figures};
 use allocator_sync::{InitHeap, Locked, SpinLock, StaticMemory};
-use allocator_testkit::FirstFit;
+use allocator_testkit::{run_test_in_child, FirstFit};
 
 /// FirstFit whose `dealloc` asserts, as a backend's debug check of a
 /// foreign free does, on a block of 777 bytes.
@@ -80,31 +77,11 @@ fn a_panic_inside_the_global_heap_ends_the_process_with_a_message() {
         return;
     }
     for backtrace in ["0", "1"] {
-        let mut child = Command::new(std::env::current_exe().unwrap())
-            .args([
-                "--exact",
-                "a_panic_inside_the_global_heap_ends_the_process_with_a_message",
-                "--nocapture",
-            ])
-            .env(CHILD, "1")
-            .env("RUST_BACKTRACE", backtrace)
-            .stdout(Stdio::null())
-            .stderr(Stdio::piped())
-            .spawn()
-            .unwrap();
-        let start = Instant::now();
-        let status = loop {
-            if let Some(status) = child.try_wait().unwrap() {
-                break status;
-            }
-            if start.elapsed() > Duration::from_secs(60) {
-                child.kill().unwrap();
-                panic!("RUST_BACKTRACE={backtrace}: the child hung for 60 s");
-            }
-            std::thread::sleep(Duration::from_millis(20));
-        };
-        let mut stderr = String::new();
-        std::io::Read::read_to_string(child.stderr.as_mut().unwrap(), &mut stderr).unwrap();
+        let (status, stderr) = run_test_in_child(
+            "a_panic_inside_the_global_heap_ends_the_process_with_a_message",
+            &[(CHILD, "1"), ("RUST_BACKTRACE", backtrace)],
+            Duration::from_secs(60),
+        );
         assert!(!status.success(), "RUST_BACKTRACE={backtrace}: the child succeeded: {stderr}");
         assert!(
             stderr.contains("not from this heap") || stderr.contains("memory allocation of"),
@@ -131,15 +108,12 @@ fn an_allocation_inside_with_fails_and_names_the_reentry() {
         println!("skipped under an emulator");
         return;
     }
-    let output = Command::new(std::env::current_exe().unwrap())
-        .args(["--exact", "an_allocation_inside_with_fails_and_names_the_reentry", "--nocapture"])
-        .env(REENTRY_CHILD, "1")
-        .stdout(Stdio::null())
-        .stderr(Stdio::piped())
-        .output()
-        .unwrap();
-    let stderr = String::from_utf8_lossy(&output.stderr);
-    assert!(!output.status.success(), "the child succeeded: {stderr}");
+    let (status, stderr) = run_test_in_child(
+        "an_allocation_inside_with_fails_and_names_the_reentry",
+        &[(REENTRY_CHILD, "1")],
+        Duration::from_secs(60),
+    );
+    assert!(!status.success(), "the child succeeded: {stderr}");
     assert!(stderr.contains("memory allocation of 8 bytes failed"), "{stderr}");
     if cfg!(debug_assertions) {
         assert!(stderr.contains("re-entered a heap this thread already holds"), "{stderr}");

@@ -1,6 +1,7 @@
 #![doc = include_str!("../README.md")]
 
 pub mod byte;
+mod child;
 mod first_fit;
 pub mod health;
 pub mod id;
@@ -13,6 +14,7 @@ mod violation;
 pub mod workload;
 
 pub use byte::ByteConfig;
+pub use child::run_test_in_child;
 pub use first_fit::FirstFit;
 pub use id::IdConfig;
 pub use memory::{TestAddress, TestRegion};
