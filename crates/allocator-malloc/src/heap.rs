@@ -67,68 +67,46 @@ pub unsafe trait MallocHeap: Sync {
     }
 }
 
-// SAFETY: blocks come from the heap, whose `ByteAllocator` contract makes
-// them fit their layout, disjoint and valid until freed, and its usable
-// size writable; `Locked` serialises every call; the tag is always 0.
-unsafe impl<A, L, I> MallocHeap for Locked<A, L, I>
-where
-    A: ByteAllocator + Send,
-    L: Lock + Sync,
-    I: InitHeap<A>,
-{
-    #[inline]
-    fn allocate(&self, layout: Layout) -> Option<(NonNull<u8>, u8)> {
-        Some((self.with(|h| h.alloc(layout)).ok()?.ok()?, 0))
-    }
+/// `MallocHeap` for a heap reached through `with` under one lock
+/// (`Locked`, and a `Depot` used without its magazines): the tag is always
+/// 0; a heap that cannot be had fails an allocation and keeps a freed block
+/// (leaking is safe).
+macro_rules! under_one_lock {
+    ($($heap:ident),+) => {$(
+        // SAFETY: blocks come from the heap, whose `ByteAllocator` contract
+        // makes them fit their layout, disjoint and valid until freed, and
+        // its usable size writable; the lock serialises every call.
+        unsafe impl<A, L, I> MallocHeap for $heap<A, L, I>
+        where
+            A: ByteAllocator + Send,
+            L: Lock + Sync,
+            I: InitHeap<A>,
+        {
+            #[inline]
+            fn allocate(&self, layout: Layout) -> Option<(NonNull<u8>, u8)> {
+                Some((self.with(|h| h.alloc(layout)).ok()?.ok()?, 0))
+            }
 
-    #[inline]
-    unsafe fn deallocate(&self, block: NonNull<u8>, layout: Layout, _: u8) {
-        // SAFETY: forwarded from the caller. A heap that cannot be had
-        // (poisoned) keeps the block: leaking is safe.
-        let _ = self.with(|h| unsafe { h.dealloc(block, layout) });
-    }
+            #[inline]
+            unsafe fn deallocate(&self, block: NonNull<u8>, layout: Layout, _: u8) {
+                // SAFETY: forwarded from the caller.
+                let _ = self.with(|h| unsafe { h.dealloc(block, layout) });
+            }
 
-    unsafe fn usable_size(&self, block: NonNull<u8>, layout: Layout, _: u8) -> usize {
-        // SAFETY: forwarded from the caller.
-        self.with(|h| unsafe { h.usable_size(block, layout) }).unwrap_or(layout.size())
-    }
+            unsafe fn usable_size(&self, block: NonNull<u8>, layout: Layout, _: u8) -> usize {
+                // SAFETY: forwarded from the caller.
+                self.with(|h| unsafe { h.usable_size(block, layout) }).unwrap_or(layout.size())
+            }
 
-    unsafe fn resize_in_place(&self, block: NonNull<u8>, layout: Layout, new_size: usize, _: u8) -> bool {
-        // SAFETY: forwarded from the caller.
-        self.with(|h| unsafe { h.resize_in_place(block, layout, new_size) }).is_ok_and(|r| r.is_ok())
-    }
+            unsafe fn resize_in_place(&self, block: NonNull<u8>, layout: Layout, new_size: usize, _: u8) -> bool {
+                // SAFETY: forwarded from the caller.
+                self.with(|h| unsafe { h.resize_in_place(block, layout, new_size) }).is_ok_and(|r| r.is_ok())
+            }
+        }
+    )+};
 }
 
-// SAFETY: as for `Locked`: the depot's heap, under its lock, with no
-// magazine involved.
-unsafe impl<A, L, I> MallocHeap for Depot<A, L, I>
-where
-    A: ByteAllocator + Send,
-    L: Lock + Sync,
-    I: InitHeap<A>,
-{
-    #[inline]
-    fn allocate(&self, layout: Layout) -> Option<(NonNull<u8>, u8)> {
-        Some((self.with(|h| h.alloc(layout)).ok()?.ok()?, 0))
-    }
-
-    #[inline]
-    unsafe fn deallocate(&self, block: NonNull<u8>, layout: Layout, _: u8) {
-        // SAFETY: forwarded from the caller; a depot that cannot be had
-        // keeps the block.
-        let _ = self.with(|h| unsafe { h.dealloc(block, layout) });
-    }
-
-    unsafe fn usable_size(&self, block: NonNull<u8>, layout: Layout, _: u8) -> usize {
-        // SAFETY: forwarded from the caller.
-        self.with(|h| unsafe { h.usable_size(block, layout) }).unwrap_or(layout.size())
-    }
-
-    unsafe fn resize_in_place(&self, block: NonNull<u8>, layout: Layout, new_size: usize, _: u8) -> bool {
-        // SAFETY: forwarded from the caller.
-        self.with(|h| unsafe { h.resize_in_place(block, layout, new_size) }).is_ok_and(|r| r.is_ok())
-    }
-}
+under_one_lock!(Locked, Depot);
 
 #[cfg(feature = "std")]
 mod hosted {
