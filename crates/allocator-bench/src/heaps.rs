@@ -114,7 +114,7 @@ unsafe fn split<A: BaseAllocator<Addr = *mut u8>>(heap: &mut A, start: *mut u8, 
 }
 
 /// Live-table slots of the checked heap: room for the 32,500 live blocks
-/// of `shuffled-frees` (and the 20,000 strings of `btree-50k`) at half
+/// of `fill-shuffled-free` (and the 20,000 strings of `btree-50k`) at half
 /// load; its default, 1,024, fails those workloads with `TableFull`. The
 /// table is 32 bytes a slot (2 MiB), inside the heap value.
 pub(crate) const CHECKED_LIVE: usize = 1 << 16;

@@ -83,7 +83,7 @@ impl Workload {
             Workload::Realloc200 => "realloc-200",
             Workload::Realloc30k => "realloc-30k",
             Workload::VecPush => "vec-push-3m",
-            Workload::Shuffled => "shuffled-frees",
+            Workload::Shuffled => "fill-shuffled-free",
             Workload::BTree => "btree-50k",
             Workload::Latency => "latency",
             Workload::Efficiency => "efficiency",
@@ -116,7 +116,7 @@ fn run<H: Heap + 'static>(w: Workload, arena: *mut u8, scale: Scale, seed: u64) 
         Workload::Realloc200 => workloads::random_actions(&mut h, 200, true, scale.ops, seed),
         Workload::Realloc30k => workloads::random_actions(&mut h, 30_000, true, scale.ops, seed),
         Workload::VecPush => workloads::vec_push(&mut h),
-        Workload::Shuffled => workloads::shuffled_frees(&mut h, seed),
+        Workload::Shuffled => workloads::fill_shuffled_free(&mut h, seed),
         Workload::BTree => workloads::btree(&mut h, seed),
         Workload::Latency => workloads::latency(&mut h, scale.pairs, seed),
         Workload::Efficiency => unreachable!("handled above"),
@@ -169,7 +169,7 @@ struct Options {
     check_overhead: Option<f64>,
     /// Only the multi-thread table.
     threads_only: bool,
-    /// Runs per cell of the multi-thread table.
+    /// Timed runs per cell.
     repeat: usize,
 }
 
@@ -197,8 +197,9 @@ const USAGE: &str = "usage: allocator-bench [--quick | --full] [--only NAME,…]
                  row is a checker, not a wrapper, and has no limit)
   --threads      only the multi-thread table: shared allocators (through
                  GlobalAlloc) under 1, 2, 4 and 8 threads, M operations/s
-  --repeat N     runs per cell of the multi-thread table, the median shown
-                 with the spread (default 3)";
+  --repeat N     timed runs per cell (byte and multi-thread tables), the
+                 median shown with the spread (default 3; the byte table
+                 runs one untimed warm-up round first)";
 
 fn parse(args: &[String]) -> Result<Option<Options>, String> {
     let root = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../..");
@@ -359,21 +360,40 @@ fn main() -> ExitCode {
     // SAFETY: the arena was just allocated, `ARENA` bytes long.
     unsafe { std::ptr::write_bytes(arena, 0, ARENA) };
 
-    let total = chosen.len() * workloads.len();
+    // Round 0 warms every cell up, untimed: the process allocators
+    // (system, mimalloc) then serve from memory they already hold, as the
+    // arena heaps do from the pre-touched arena. Then `repeat` timed
+    // rounds, the contenders interleaved, each round starting one
+    // contender later, so that no contender always runs after the same
+    // one (or last, sharing the state the others left).
+    let cells: Vec<(usize, Workload)> = workloads
+        .iter()
+        .flat_map(|&w| (0..chosen.len()).map(move |c| (c, w)))
+        .filter(|&(c, w)| w != Workload::Efficiency || chosen[c].bounded)
+        .collect();
+    let total = cells.len() * (o.repeat + 1);
+    if !cells.is_empty() {
+        results.rows_for(&chosen);
+    }
     let mut done = 0;
-    for c in &chosen {
+    for round in 0..=o.repeat {
         for &w in &workloads {
-            progress(done, total, &format!("{} / {}", c.name, w.name()));
-            if w == Workload::Efficiency && !c.bounded {
+            for k in 0..chosen.len() {
+                let c = chosen[(k + round) % chosen.len()];
+                if w == Workload::Efficiency && !c.bounded {
+                    continue;
+                }
+                let what = if round == 0 { "warm-up" } else { "run" };
+                progress(done, total, &format!("{what} {round}: {} / {}", c.name, w.name()));
+                // One seed per workload, the same for every contender and
+                // round: each heap serves the same sequence of requests.
+                let seed = 0x5eed + workloads.iter().position(|&x| x == w).unwrap_or(0) as u64;
+                let figure = (c.run)(w, arena, scale, seed);
+                if round > 0 {
+                    results.byte(c.name, c.kind, w, figure);
+                }
                 done += 1;
-                continue;
             }
-            // One seed per workload, the same for every contender: each
-            // heap serves the same sequence of requests.
-            let seed = 0x5eed + workloads.iter().position(|&x| x == w).unwrap_or(0) as u64;
-            let figure = (c.run)(w, arena, scale, seed);
-            results.byte(c.name, c.kind, w, figure);
-            done += 1;
         }
     }
     if wanted("health") {

@@ -17,7 +17,30 @@ use crate::{
 pub(crate) struct Row {
     pub(crate) name: &'static str,
     pub(crate) kind: Kind,
+    /// The median run of each workload (by [`goodness`]).
     pub(crate) figures: BTreeMap<&'static str, Figure>,
+    /// Every timed run of each workload, in the order run.
+    pub(crate) runs: BTreeMap<&'static str, Vec<Figure>>,
+}
+
+impl Row {
+    /// The spread of a workload's runs: (best - worst) / median, by
+    /// [`goodness`]; `None` with fewer than two runs.
+    pub(crate) fn spread(&self, workload: &str) -> Option<f64> {
+        let runs = self.runs.get(workload).filter(|r| r.len() > 1)?;
+        let g: Vec<f64> = runs.iter().map(|f| goodness(*f)).collect();
+        let (lo, hi) = g.iter().fold((f64::INFINITY, f64::NEG_INFINITY), |(l, h), &v| (l.min(v), h.max(v)));
+        let median = goodness(*self.figures.get(workload)?);
+        (median > 0.0).then(|| (hi - lo) / median)
+    }
+}
+
+/// The median of `runs` by [`goodness`] (the lower middle one of an even
+/// count).
+fn median(runs: &[Figure]) -> Figure {
+    let mut sorted = runs.to_vec();
+    sorted.sort_by(|a, b| goodness(*a).total_cmp(&goodness(*b)));
+    sorted[(sorted.len() - 1) / 2]
 }
 
 /// A page or id contender's rates, by label.
@@ -80,7 +103,7 @@ fn show(f: Figure) -> String {
         Figure::Rate(r) => human_rate(r),
         Figure::Seconds(s) if s < 1.0 => format!("{:.1}ms", s * 1e3),
         Figure::Seconds(s) => format!("{s:.2}s"),
-        Figure::Latency { p50, p99, max } => format!("{p50:.0}/{p99:.0}/{max:.0}ns"),
+        Figure::Latency { p50, p99, max } => format!("{p50:.1}/{p99:.0}/{max:.0}ns"),
         Figure::Efficiency(e) => format!("{:.1}%", e * 100.0),
     }
 }
@@ -300,16 +323,36 @@ impl Results {
         }
     }
 
+    /// Gives each contender its row, in this order (the byte table's rows
+    /// keep it whatever order the runs come in).
+    pub(crate) fn rows_for(&mut self, contenders: &[&Contender]) {
+        for c in contenders {
+            if !self.rows.iter().any(|r| r.name == c.name) {
+                self.rows.push(Row {
+                    name: c.name,
+                    kind: c.kind,
+                    figures: BTreeMap::new(),
+                    runs: BTreeMap::new(),
+                });
+            }
+        }
+    }
+
     pub(crate) fn byte(&mut self, name: &'static str, kind: Kind, w: Workload, f: Figure) {
         if !self.order.contains(&w.name()) {
             self.order.push(w.name());
         }
-        match self.rows.iter_mut().find(|r| r.name == name) {
-            Some(r) => {
-                r.figures.insert(w.name(), f);
+        let row = match self.rows.iter().position(|r| r.name == name) {
+            Some(i) => &mut self.rows[i],
+            None => {
+                self.rows.push(Row { name, kind, figures: BTreeMap::new(), runs: BTreeMap::new() });
+                self.rows.last_mut().expect("just pushed")
             }
-            None => self.rows.push(Row { name, kind, figures: BTreeMap::from([(w.name(), f)]) }),
-        }
+        };
+        let runs = row.runs.entry(w.name()).or_default();
+        runs.push(f);
+        let m = median(runs);
+        row.figures.insert(w.name(), m);
     }
 
     fn base(&self, workload: &str) -> Option<Figure> {
@@ -318,10 +361,11 @@ impl Results {
 
     /// The cell of a table: the figure and its ratio to the baseline
     /// (above 1: better than the baseline).
-    fn cell(&self, workload: &str, f: Figure) -> String {
+    fn cell(&self, row: &Row, workload: &str, f: Figure) -> String {
+        let spread = row.spread(workload).map(|s| format!(" ±{:.0}%", s * 50.0)).unwrap_or_default();
         match self.base(workload) {
-            Some(b) => format!("{} ({:.2}x)", show(f), goodness(f) / goodness(b)),
-            None => show(f),
+            Some(b) => format!("{}{spread} ({:.2}x)", show(f), goodness(f) / goodness(b)),
+            None => format!("{}{spread}", show(f)),
         }
     }
 
@@ -334,7 +378,7 @@ impl Results {
             .map(|r| {
                 let mut line = vec![format!("{}{}", r.name, if r.kind == Kind::Ours { " *" } else { "" })];
                 line.extend(
-                    self.order.iter().map(|w| r.figures.get(w).map_or("-".into(), |f| self.cell(w, *f))),
+                    self.order.iter().map(|w| r.figures.get(w).map_or("-".into(), |f| self.cell(r, w, *f))),
                 );
                 line
             })
@@ -355,6 +399,8 @@ impl Results {
         if !rows.is_empty() {
             s += &format!(
                 "Throughput (higher is better), times and latency p50/p99/max (lower is better), heap use at the first failure (higher is better).\n\
+                 Each cell is the median of the runs (`--repeat`, after one untimed warm-up run), ± half their spread (best - worst) around it.\n\
+                 Latency: p50 is the median of 64-pair batches' mean; p99 and max are of pairs timed alone; both with the time-stamp counter (x86_64; elsewhere `Instant`), the clock's own cost taken off; the max includes preemption and page faults.\n\
                  In brackets: how much better than `{}` (above 1 is better). * marks this workspace's allocators.\n\n",
                 self.baseline
             );
@@ -462,7 +508,12 @@ impl Results {
         let mut s = String::from("# Workbench report\n\n");
         let _ = writeln!(
             s,
-            "Ratios in brackets are against `{}` (above 1 is better). * marks ours.\n",
+            "Each cell is the median of the runs (after one untimed warm-up run of every cell; the contenders \
+             interleaved, each round in a rotated order), ± half their spread (best - worst) around the median. \
+             Latency: p50 is the median of 64-pair batches' mean; p99 and max are of pairs timed alone; both \
+             with the time-stamp counter (x86_64; elsewhere `Instant`), the clock's own cost taken off; the \
+             max includes preemption and page faults. \
+             Ratios in brackets are against `{}` (above 1 is better). * marks ours.\n",
             self.baseline
         );
         let _ = writeln!(s, "| {} |", head.join(" | "));
@@ -557,6 +608,10 @@ impl Results {
         for r in &self.rows {
             for (w, f) in &r.figures {
                 let _ = writeln!(s, "{},{:?},{w},{},{}", r.name, r.kind, unit(*f), raw_value(*f));
+                if let Some(spread) = r.spread(w) {
+                    let _ =
+                        writeln!(s, "{},{:?},{w},spread (best - worst) / median,{spread:.4}", r.name, r.kind);
+                }
             }
         }
         for p in &self.pages {
@@ -718,8 +773,14 @@ impl Results {
         fs::write(dir.join("report.md"), self.markdown())?;
         fs::write(dir.join("results.csv"), self.csv())?;
         for w in &self.order {
-            let bars: Vec<(&str, f64)> =
-                self.rows.iter().filter_map(|r| Some((r.name, goodness(*r.figures.get(w)?)))).collect();
+            // A figure that is not a finite number (a rate over no time)
+            // has no bar: one infinite bar would leave no axis to draw.
+            let bars: Vec<(&str, f64)> = self
+                .rows
+                .iter()
+                .filter_map(|r| Some((r.name, goodness(*r.figures.get(w)?))))
+                .filter(|b| b.1.is_finite())
+                .collect();
             let title = format!("{w}: higher is better");
             bar_chart(&dir.join(format!("charts/{w}.svg")), &title, &bars).map_err(std::io::Error::other)?;
         }
@@ -730,6 +791,7 @@ impl Results {
                 Figure::Latency { p50, p99, max } => Some((r.name, [*p50, *p99, *max])),
                 _ => None,
             })
+            .filter(|r| r.1.iter().all(|v| v.is_finite()))
             .collect();
         if !lat.is_empty() {
             latency_chart(&dir.join("charts/latency-percentiles.svg"), &lat)

@@ -72,6 +72,8 @@ fn workbench() -> [Job; 3] {
             "tlsf,rlsf,system",
             "--workload",
             "random-200,latency,pages",
+            "--repeat",
+            "1",
             "--out",
             SMOKE_OUT,
         ],
