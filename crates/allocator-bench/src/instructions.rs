@@ -125,7 +125,7 @@ fn pairs<H: Heap>(arena: *mut u8, shape: &str, n: usize) -> Result<(), String> {
         }
         "churn" => {
             // Sizes and victims drawn before the counted loop.
-            let mut rng = Rng(0x0c0f_fee5);
+            let mut rng = Rng::new(0x0c0f_fee5);
             let size = |rng: &mut Rng| 16 + rng.below(512 - 16 + 1);
             let mut live: Vec<(NonNull<u8>, Layout)> = Vec::with_capacity(CHURN_LIVE);
             for _ in 0..CHURN_LIVE {

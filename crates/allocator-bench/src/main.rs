@@ -24,28 +24,24 @@ static ROUTER: router::Router = router::Router;
 /// The bench arena: every arena heap is made over it, one at a time.
 const ARENA: usize = 256 << 20;
 
-/// A small xorshift generator (deterministic workloads).
-#[derive(Clone, Copy, Debug)]
-pub(crate) struct Rng(pub(crate) u64);
+/// The workloads' generator: the testkit's xorshift (one generator for the
+/// tests and the workbench), seeded per workload so that every contender
+/// serves the same requests.
+#[derive(Clone, Debug)]
+pub(crate) struct Rng(allocator_testkit::XorShift);
 
 impl Rng {
-    pub(crate) fn next(&mut self) -> u64 {
-        let mut x = self.0;
-        x ^= x << 13;
-        x ^= x >> 7;
-        x ^= x << 17;
-        self.0 = x;
-        x
+    pub(crate) const fn new(seed: u64) -> Self {
+        Self(allocator_testkit::XorShift::new(seed))
     }
 
+    /// A number in `0..n` (0 when `n` is 0).
     pub(crate) fn below(&mut self, n: usize) -> usize {
-        (self.next() % n as u64) as usize
+        self.0.range(0, n.saturating_sub(1))
     }
 
     pub(crate) fn shuffle<T>(&mut self, v: &mut [T]) {
-        for i in (1..v.len()).rev() {
-            v.swap(i, self.below(i + 1));
-        }
+        self.0.shuffle(v);
     }
 }
 

@@ -60,10 +60,18 @@ unsafe impl GlobalAlloc for Router {
 
 /// Runs `f` with this thread's allocations going to `heap`. Everything `f`
 /// allocates must be freed before it returns.
+/// The heap is routed to until `f` returns or unwinds: a guard clears the
+/// route, so no dangling heap pointer outlives the call.
 pub(crate) fn with_heap<H: Heap + 'static, R>(heap: &mut H, f: impl FnOnce() -> R) -> R {
+    /// Clears this thread's route when dropped.
+    struct Unroute;
+    impl Drop for Unroute {
+        fn drop(&mut self) {
+            CURRENT.with(|c| c.set(None));
+        }
+    }
     let ptr: NonNull<dyn Heap> = NonNull::from(heap as &mut dyn Heap);
     CURRENT.with(|c| c.set(Some(ptr)));
-    let r = f();
-    CURRENT.with(|c| c.set(None));
-    r
+    let _unroute = Unroute;
+    f()
 }

@@ -387,7 +387,7 @@ fn thread_body(
     budget: Duration,
     barriers: &[Barrier; 2],
 ) -> Report {
-    let mut rng = Rng(seed);
+    let mut rng = Rng::new(seed);
     let mut w = Worker { a, ops: 0, error: None };
     // Made here, before the timed part: the routing global allocator sends
     // this thread's allocations to the system, never to the contender.

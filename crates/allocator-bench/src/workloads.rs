@@ -38,7 +38,7 @@ fn layout(size: usize) -> Layout {
 /// block of 1..=`max` bytes, a full one is freed (or, with `realloc`, half
 /// the time resized instead).
 pub(crate) fn random_actions<H: Heap>(h: &mut H, max: usize, realloc: bool, ops: usize, seed: u64) -> Figure {
-    let mut rng = Rng(seed);
+    let mut rng = Rng::new(seed);
     let mut slots: Vec<Option<(NonNull<u8>, Layout)>> = vec![None; 512];
     let start = Instant::now();
     for _ in 0..ops {
@@ -92,7 +92,7 @@ pub(crate) fn vec_push<H: Heap + 'static>(h: &mut H) -> Figure {
 /// arceos: 25,000 × 512 B and 7,500 × 4,160 B blocks allocated, then freed
 /// in shuffled order; the allocations and the frees are both timed.
 pub(crate) fn fill_shuffled_free<H: Heap>(h: &mut H, seed: u64) -> Figure {
-    let mut rng = Rng(seed);
+    let mut rng = Rng::new(seed);
     let start = Instant::now();
     let mut blocks: Vec<(NonNull<u8>, Layout)> = Vec::with_capacity(32_500);
     for size in std::iter::repeat_n(512, 25_000).chain(std::iter::repeat_n(4160, 7_500)) {
@@ -110,7 +110,7 @@ pub(crate) fn fill_shuffled_free<H: Heap>(h: &mut H, seed: u64) -> Figure {
 
 /// arceos: 50,000 `BTreeMap` operations (inserts, lookups, removals).
 pub(crate) fn btree<H: Heap + 'static>(h: &mut H, seed: u64) -> Figure {
-    let mut rng = Rng(seed);
+    let mut rng = Rng::new(seed);
     with_heap(h, || {
         let start = Instant::now();
         let mut map = BTreeMap::new();
@@ -137,7 +137,7 @@ pub(crate) fn btree<H: Heap + 'static>(h: &mut H, seed: u64) -> Figure {
 /// the typical pair (p50) as the median of 64-pair batches' mean, the
 /// tail (p99, max) from `pairs` more pairs each timed alone.
 pub(crate) fn latency<H: Heap>(h: &mut H, pairs: usize, seed: u64) -> Figure {
-    let mut rng = Rng(seed);
+    let mut rng = Rng::new(seed);
     let live: Vec<(NonNull<u8>, Layout)> = (0..500)
         .filter_map(|_| {
             let l = layout(1 + rng.below(1024));
@@ -259,7 +259,7 @@ impl FineClock {
 /// `rounds` fresh heaps.
 pub(crate) fn efficiency<H: Heap>(arena: *mut u8, rounds: usize, seed: u64) -> Figure {
     const SIZE: usize = 4 << 20;
-    let mut rng = Rng(seed);
+    let mut rng = Rng::new(seed);
     let mut total = 0.0;
     for _ in 0..rounds {
         // SAFETY: the first 4 MiB of the bench arena, used by this heap alone
@@ -324,7 +324,7 @@ pub(crate) fn after_random_run<H: Heap>(arena: *mut u8) -> Option<AfterRun> {
     // heap alone until it is dropped here.
     let mut h = unsafe { H::over(arena, HEALTH_HEAP) };
     h.health()?;
-    let mut rng = Rng(HEALTH_SEED);
+    let mut rng = Rng::new(HEALTH_SEED);
     let mut live: Vec<(NonNull<u8>, Layout)> = Vec::new();
     let (mut bytes, mut failures) = (0usize, 0usize);
     let start = Instant::now();
