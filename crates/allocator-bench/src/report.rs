@@ -90,6 +90,11 @@ fn goodness(f: Figure) -> f64 {
     }
 }
 
+/// `f` as a share of `best`'s figure, by [`goodness`].
+fn percent_of(f: Figure, best: Figure) -> String {
+    format!("{:.0} %", 100.0 * goodness(f) / goodness(best))
+}
+
 fn human_rate(r: f64) -> String {
     if r >= 1e6 {
         format!("{:.2}M/s", r / 1e6)
@@ -216,6 +221,105 @@ fn mt_show(c: &MtCell) -> String {
 impl Results {
     /// The multi-thread tables, one per workload: its title, header and
     /// rows.
+    /// The best contender on `workload` by [`goodness`], among those
+    /// `keep` lets through, with its figure.
+    fn best_on(&self, workload: &str, keep: impl Fn(&Row) -> bool) -> Option<(&Row, Figure)> {
+        self.rows
+            .iter()
+            .filter(|r| keep(r))
+            .filter_map(|r| Some((r, *r.figures.get(workload)?)))
+            .filter(|(_, f)| goodness(*f).is_finite())
+            .max_by(|a, b| goodness(a.1).total_cmp(&goodness(b.1)))
+    }
+
+    /// "Pick X when ...": for each question a user choosing a heap asks,
+    /// the answer computed from this run's figures (the best contender, and
+    /// the best of this workspace's when another leads).
+    pub(crate) fn summary(&self) -> Vec<String> {
+        const QUESTIONS: [(&str, &str); 7] = [
+            ("random-200", "many small blocks (up to 200 B), allocated and freed at random"),
+            ("random-30k", "blocks of any size up to 30 KB"),
+            ("realloc-30k", "blocks that grow and shrink through realloc"),
+            ("fill-shuffled-free", "filling a heap, then freeing it in any order"),
+            ("latency", "the fastest typical alloc+free pair"),
+            ("efficiency", "the most of a small heap usable before the first failure"),
+            ("btree-50k", "std collections (a BTreeMap of strings)"),
+        ];
+        let mut lines = Vec::new();
+        for (w, when) in QUESTIONS {
+            let Some((best, f)) = self.best_on(w, |_| true) else { continue };
+            let base = self.base(w).map(|b| format!(", {:.2}x {}", goodness(f) / goodness(b), self.baseline));
+            let mut line =
+                format!("For {when} ({w}): `{}`, {}{}", best.name, show(f), base.unwrap_or_default());
+            if best.kind != Kind::Ours {
+                if let Some((ours, of)) = self.best_on(w, |r| r.kind == Kind::Ours) {
+                    let _ = write!(
+                        line,
+                        "; of this workspace's, `{}`, {} of its figure",
+                        ours.name,
+                        percent_of(of, f)
+                    );
+                }
+            }
+            lines.push(line + ".");
+        }
+        // The tail: the lowest p99, ties (the clock's steps) broken by the
+        // lowest max.
+        let tail = |r: &Row| match r.figures.get("latency") {
+            Some(Figure::Latency { p99, max, .. }) => Some((*p99, *max)),
+            _ => None,
+        };
+        if let Some((r, (p99, max))) = self
+            .rows
+            .iter()
+            .filter_map(|r| Some((r, tail(r)?)))
+            .min_by(|a, b| a.1 .0.total_cmp(&b.1 .0).then(a.1 .1.total_cmp(&b.1 .1)))
+        {
+            lines.push(format!(
+                "For the shortest latency tail (latency p99, then max): `{}`, p99 {p99:.0} ns, max {max:.0} ns.",
+                r.name
+            ));
+        }
+        for shape in Shape::ALL {
+            let at_most = |r: &&MtRow| {
+                r.cells.iter().rev().find(|(_, c)| c.error.is_none()).map(|(t, c)| (*t, c.median))
+            };
+            let rows: Vec<&MtRow> = self.threads.iter().filter(|r| r.shape == shape).collect();
+            let most = rows.iter().filter_map(at_most).map(|(t, _)| t).max();
+            let Some(most) = most else { continue };
+            let at = |r: &&MtRow| {
+                r.cells.iter().find(|(t, c)| *t == most && c.error.is_none()).map(|(_, c)| c.median)
+            };
+            let best = rows.iter().filter_map(|r| Some((*r, at(r)?))).max_by(|a, b| a.1.total_cmp(&b.1));
+            if let Some((r, rate)) = best {
+                let mut line = format!(
+                    "For {} threads sharing one heap ({}): `{}`, {:.1} M operations/s",
+                    most,
+                    shape.name(),
+                    r.name,
+                    rate / 1e6
+                );
+                if !r.ours {
+                    if let Some((o, orate)) = rows
+                        .iter()
+                        .filter(|r| r.ours)
+                        .filter_map(|r| Some((*r, at(r)?)))
+                        .max_by(|a, b| a.1.total_cmp(&b.1))
+                    {
+                        let _ = write!(
+                            line,
+                            "; of this workspace's, `{}`, {:.0} %",
+                            o.name,
+                            100.0 * orate / rate
+                        );
+                    }
+                }
+                lines.push(line + ".");
+            }
+        }
+        lines
+    }
+
     fn mt_grids(&self) -> Vec<(String, Vec<String>, Vec<Vec<String>>)> {
         let mut out = Vec::new();
         for shape in Shape::ALL {
@@ -396,6 +500,14 @@ impl Results {
             cells.iter().zip(&widths).map(|(c, w)| format!("{c:<w$}")).collect::<Vec<_>>().join("  ")
         };
         let mut s = String::new();
+        let summary = self.summary();
+        if !summary.is_empty() {
+            s += "Pick, from this run's figures:\n";
+            for l in &summary {
+                let _ = writeln!(s, "- {l}");
+            }
+            s.push('\n');
+        }
         if !rows.is_empty() {
             s += &format!(
                 "Throughput (higher is better), times and latency p50/p99/max (lower is better), heap use at the first failure (higher is better).\n\
@@ -506,6 +618,15 @@ impl Results {
     fn markdown(&self) -> String {
         let (head, rows) = self.grid();
         let mut s = String::from("# Workbench report\n\n");
+        let summary = self.summary();
+        if !summary.is_empty() {
+            s += "## Pick, from this run's figures\n\nComputed from the tables below (the best contender; the best of this \
+                  workspace's when another leads):\n\n";
+            for l in &summary {
+                let _ = writeln!(s, "- {l}");
+            }
+            s += "\n## Single-thread figures\n\n";
+        }
         let _ = writeln!(
             s,
             "Each cell is the median of the runs (after one untimed warm-up run of every cell; the contenders \
