@@ -1,7 +1,9 @@
 #![doc = include_str!("../README.md")]
 
+mod charts;
 mod heaps;
 mod instructions;
+mod measure;
 mod pages;
 mod report;
 mod router;
@@ -395,14 +397,14 @@ fn main() -> ExitCode {
     }
     if wanted("health") {
         progress(done, total, "heap health after a random run");
-        results.health = report::health(&chosen, arena);
+        results.health = measure::health(&chosen, arena);
     }
     if wanted("pages") {
         progress(done, total, "pages and ids");
-        results.pages = report::pages(if o.full { 200_000 } else { 20_000 });
+        results.pages = measure::pages(if o.full { 200_000 } else { 20_000 });
     }
     progress(done, total, "wrapper overhead");
-    results.overhead = report::overhead(&chosen, arena, scale);
+    results.overhead = measure::overhead(&chosen, arena, scale);
     // SAFETY: allocated above with this layout; no heap uses it any more.
     unsafe { System.dealloc(arena, layout) };
     if !shapes.is_empty() && !shared.is_empty() {
