@@ -1,5 +1,6 @@
 #![doc = include_str!("../README.md")]
 
+mod arenas;
 mod charts;
 mod heaps;
 mod instructions;
@@ -179,6 +180,7 @@ const USAGE: &str = "usage: allocator-bench [--quick | --full] [--only NAME,…]
   --only         these contenders (see --list)
   --workload     these workloads (see --list; `pages` for the page and id table,
                  `health` for the heap health after a random run,
+                 `arena` for the per-request arena table,
                  mt-private, mt-cross, mt-prodcons for the multi-thread table)
   --baseline     the contender ratios are taken against (default: system)
   --out          the report folder (default: target/allocator-bench)
@@ -251,7 +253,7 @@ fn parse(args: &[String]) -> Result<Option<Options>, String> {
                     println!("  {}", c.name);
                 }
                 println!(
-                    "workloads: {}, pages, health, {}",
+                    "workloads: {}, pages, health, arena, {}",
                     Workload::ALL.map(Workload::name).join(", "),
                     threads::Shape::ALL.map(threads::Shape::name).join(", ")
                 );
@@ -394,6 +396,10 @@ fn main() -> ExitCode {
                 done += 1;
             }
         }
+    }
+    if wanted("arena") {
+        progress(done, total, "arenas: per-request work");
+        results.arenas = arenas::table(o.repeat, 0xa2e4a);
     }
     if wanted("health") {
         progress(done, total, "heap health after a random run");

@@ -3,6 +3,7 @@
 use std::{collections::BTreeMap, fmt::Write as _, fs, path::Path};
 
 use crate::{
+    arenas::{ArenaRow, NUMBERS, REQUESTS},
     charts::{bar_chart, chart_unit, latency_chart, threads_chart, Bar},
     heaps::Kind,
     instructions::{self, Count},
@@ -55,6 +56,8 @@ pub(crate) struct Results {
     pub(crate) threads: Vec<MtRow>,
     /// The heap health after a random run.
     pub(crate) health: Vec<HealthRow>,
+    /// The per-request arena table.
+    pub(crate) arenas: Vec<ArenaRow>,
 }
 
 /// Higher is better, whatever the figure.
@@ -122,6 +125,31 @@ the median of the runs, the lowest and highest in brackets; the last columns div
 system allocator's and mimalloc's (1, 2, 4, 8 threads). Shared allocators through GlobalAlloc; * marks \
 this workspace's. `!`: a run hit the time budget (2 s by default; the rate it reached is shown, and the cell \
 is not run again).\n";
+
+/// The arena table, as lines of text (`markdown`: a Markdown table).
+fn arena_section(rows: &[ArenaRow], markdown: bool) -> String {
+    let mut s = format!(
+        "Arenas: a per-request workload ({REQUESTS} requests; each parses {NUMBERS} numbers into a vector, sorts them and \
+         writes a comma-separated response that grows as it is written, through `allocator_api2` collections; \
+         everything a request allocated released after it: the region's scope ends, bumpalo is reset, the global \
+         heap frees). Requests/s, the median of the runs ± half their spread; the last column divides by bumpalo's.\n"
+    );
+    let bump = rows.iter().find(|r| r.name == "bumpalo").map(ArenaRow::median);
+    if markdown {
+        s += "\n| arena | requests/s | vs bumpalo |\n| --- | --- | --- |\n";
+    }
+    for r in rows {
+        let ratio = bump.filter(|b| *b > 0.0).map_or("-".into(), |b| format!("{:.2}x", r.median() / b));
+        let rate = format!("{:.0}k ±{:.0}%", r.median() / 1e3, r.spread() * 50.0);
+        let name = format!("{}{}", r.name, if r.ours { " *" } else { "" });
+        if markdown {
+            let _ = writeln!(s, "| {name} | {rate} | {ratio} |");
+        } else {
+            let _ = writeln!(s, "{name:<16} {rate:<12} {ratio}");
+        }
+    }
+    s
+}
 
 /// What the health table shows.
 fn health_intro() -> String {
@@ -235,6 +263,24 @@ impl Results {
                         "; of this workspace's, `{}`, {} of its figure",
                         ours.name,
                         percent_of(of, f)
+                    );
+                }
+            }
+            lines.push(line + ".");
+        }
+        if let Some(best) = self.arenas.iter().max_by(|a, b| a.median().total_cmp(&b.median())) {
+            let mut line = format!(
+                "For per-request memory released all at once (arena): `{}`, {:.0}k requests/s",
+                best.name,
+                best.median() / 1e3
+            );
+            if !best.ours {
+                if let Some(ours) = self.arenas.iter().find(|a| a.ours) {
+                    let _ = write!(
+                        line,
+                        "; of this workspace's, `{}`, {:.0} %",
+                        ours.name,
+                        100.0 * ours.median() / best.median()
                     );
                 }
             }
@@ -401,6 +447,7 @@ impl Results {
             instructions: None,
             threads: Vec::new(),
             health: Vec::new(),
+            arenas: Vec::new(),
         }
     }
 
@@ -513,6 +560,10 @@ impl Results {
             for o in &self.overhead {
                 let _ = writeln!(s, "{:<14} vs {:<24} {:<16} {:.3}", o.ours, o.raw, o.workload, o.ratio);
             }
+        }
+        if !self.arenas.is_empty() {
+            s += "\n";
+            s += &arena_section(&self.arenas, false);
         }
         if !self.health.is_empty() {
             s += "\n";
@@ -633,6 +684,10 @@ impl Results {
                 let _ = writeln!(s, "| {} | {} | {} | {:.3} |", o.ours, o.raw, o.workload, o.ratio);
             }
         }
+        if !self.arenas.is_empty() {
+            s += "\n## Arenas\n\n";
+            s += &arena_section(&self.arenas, true);
+        }
         if !self.health.is_empty() {
             s += "\n## Heap health after a random run\n\n";
             s += &health_intro();
@@ -721,6 +776,11 @@ impl Results {
         }
         for o in &self.overhead {
             let _ = writeln!(s, "{},overhead vs {},{},ratio,{:.4}", o.ours, o.raw, o.workload, o.ratio);
+        }
+        for a in &self.arenas {
+            let kind = if a.ours { "Ours arena" } else { "Peer arena" };
+            let _ = writeln!(s, "{},{kind},arena,requests/s median,{:.0}", a.name, a.median());
+            let _ = writeln!(s, "{},{kind},arena,spread (best - worst) / median,{:.4}", a.name, a.spread());
         }
         for r in &self.health {
             let h = r.after.health;
