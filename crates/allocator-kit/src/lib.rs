@@ -191,7 +191,9 @@ pub mod policy {
     /// 64 KiB. With 32 KiB slabs the hosted policy's peak memory on
     /// `sqlite3` was 1.49x glibc's (its 1,032-byte blocks in 32 KiB slabs);
     /// with 8 KiB slabs it is 1.14x, and no program of the real-program
-    /// step got slower.
+    /// step got slower. The cost: random 16–512 B blocks fill a 64 MiB
+    /// heap to 89.5 % before the first failure, as TLSF alone does, where
+    /// 32 KiB slabs reached 91 %.
     pub const LARGE_SLABS: usize = 8 * 1024;
 
     /// The firmware heap: size classes (slabs of up to 2 KiB) over TLSF,
