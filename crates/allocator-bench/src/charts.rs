@@ -114,6 +114,55 @@ impl Axis {
     }
 }
 
+/// The coordinates of a chart with a row per contender: a value axis
+/// across, the rows up.
+type RowCoord = Cartesian2d<
+    plotters::coord::types::RangedCoordf64,
+    plotters::coord::ranged1d::SegmentedCoord<plotters::coord::types::RangedCoordusize>,
+>;
+
+/// A chart with one row per contender, `labels` from the top down (each a
+/// name, marked * when ours), over `axis` across; `draw` draws the rows,
+/// row `i` from the top at `SegmentValue::CenterOf(labels.len() - 1 - i)`.
+fn row_chart(
+    path: &Path,
+    caption: &str,
+    labels: &[(&str, Kind)],
+    axis: &Axis,
+    x_desc: &str,
+    draw: impl FnOnce(&mut ChartContext<'_, SVGBackend<'_>, RowCoord>) -> ChartResult,
+) -> ChartResult {
+    let n = labels.len();
+    let root = SVGBackend::new(path, (900, 110 + 26 * n as u32)).into_drawing_area();
+    root.fill(&WHITE)?;
+    let mut chart = ChartBuilder::on(&root)
+        .caption(caption, ("sans-serif", 15))
+        .margin(12)
+        .margin_right(36)
+        .x_label_area_size(45)
+        .y_label_area_size(180)
+        .build_cartesian_2d(axis.from..axis.to, (0..n.saturating_sub(1)).into_segmented())?;
+    chart
+        .configure_mesh()
+        .disable_y_mesh()
+        .y_labels(n)
+        .y_label_formatter(&|y| match y {
+            SegmentValue::CenterOf(row) => {
+                n.checked_sub(row + 1).and_then(|i| labels.get(i)).map_or(String::new(), |(name, kind)| {
+                    format!("{name}{}", if *kind == Kind::Ours { " *" } else { "" })
+                })
+            }
+            _ => String::new(),
+        })
+        .x_label_formatter(&|x| axis.label(*x))
+        .x_desc(x_desc)
+        .label_style(("sans-serif", 13))
+        .draw()?;
+    draw(&mut chart)?;
+    root.present()?;
+    Ok(())
+}
+
 /// A workload's chart: a horizontal bar per contender (best first), its
 /// median, with a whisker from its lowest to its highest run; colours
 /// tell this workspace's heaps (orange), the crates they wrap (grey) and
@@ -130,62 +179,38 @@ pub(crate) fn bar_chart(
         |a, b| if higher_better { b.value.total_cmp(&a.value) } else { a.value.total_cmp(&b.value) },
     );
     let n = bars.len();
-    // The best bar on top: bar `i` sits in row `n - 1 - i` (rows count up).
-    let bar_at = |row: usize| n.checked_sub(row + 1).and_then(|i| bars.get(i));
-    let height = 110 + 26 * n as u32;
-    let root = SVGBackend::new(path, (900, height)).into_drawing_area();
-    root.fill(&WHITE)?;
+    let labels: Vec<(&str, Kind)> = bars.iter().map(|b| (b.name, b.kind)).collect();
     let axis = Axis::new(bars.iter().flat_map(|b| [b.value, b.lo, b.hi]));
     let direction = if higher_better { "higher is better" } else { "lower is better" };
     let scale = if axis.log { ", log scale" } else { "" };
-    let mut chart = ChartBuilder::on(&root)
-        .caption(
-            format!("{workload}: orange = this workspace, grey = crates it wraps, blue = peers"),
-            ("sans-serif", 16),
-        )
-        .margin(12)
-        .margin_right(36)
-        .x_label_area_size(45)
-        .y_label_area_size(180)
-        .build_cartesian_2d(axis.from..axis.to, (0..n.saturating_sub(1)).into_segmented())?;
-    chart
-        .configure_mesh()
-        .disable_y_mesh()
-        .y_labels(n)
-        .y_label_formatter(&|y| match y {
-            SegmentValue::CenterOf(row) => bar_at(*row).map_or(String::new(), |b| {
-                format!("{}{}", b.name, if b.kind == Kind::Ours { " *" } else { "" })
-            }),
-            _ => String::new(),
-        })
-        .x_label_formatter(&|x| axis.label(*x))
-        .x_desc(format!("{unit} ({direction}{scale}); whiskers: lowest to highest run"))
-        .label_style(("sans-serif", 13))
-        .draw()?;
-    chart.draw_series(
-        Histogram::horizontal(&chart)
-            .baseline(axis.from)
-            .margin(4)
-            .style_func(|y, _| match y {
-                SegmentValue::Exact(row) | SegmentValue::CenterOf(row) => {
-                    bar_at(*row).map_or(BLACK.filled(), |b| kind_colour(b.kind).filled())
-                }
-                SegmentValue::Last => BLACK.filled(),
-            })
-            .data(bars.iter().enumerate().map(|(i, b)| (n - 1 - i, axis.at(b.value)))),
-    )?;
-    chart.draw_series(bars.iter().enumerate().filter(|(_, b)| b.hi > b.lo).map(|(i, b)| {
-        ErrorBar::new_horizontal(
-            SegmentValue::CenterOf(n - 1 - i),
-            axis.at(b.lo),
-            axis.at(b.value),
-            axis.at(b.hi),
-            BLACK.stroke_width(1),
-            8,
-        )
-    }))?;
-    root.present()?;
-    Ok(())
+    let caption = format!("{workload}: orange = this workspace, grey = crates it wraps, blue = peers");
+    let x_desc = format!("{unit} ({direction}{scale}); whiskers: lowest to highest run");
+    row_chart(path, &caption, &labels, &axis, &x_desc, |chart| {
+        chart.draw_series(
+            Histogram::horizontal(chart)
+                .baseline(axis.from)
+                .margin(4)
+                .style_func(|y, _| match y {
+                    SegmentValue::Exact(row) | SegmentValue::CenterOf(row) => n
+                        .checked_sub(row + 1)
+                        .and_then(|i| bars.get(i))
+                        .map_or(BLACK.filled(), |b| kind_colour(b.kind).filled()),
+                    SegmentValue::Last => BLACK.filled(),
+                })
+                .data(bars.iter().enumerate().map(|(i, b)| (n - 1 - i, axis.at(b.value)))),
+        )?;
+        chart.draw_series(bars.iter().enumerate().filter(|(_, b)| b.hi > b.lo).map(|(i, b)| {
+            ErrorBar::new_horizontal(
+                SegmentValue::CenterOf(n - 1 - i),
+                axis.at(b.lo),
+                axis.at(b.value),
+                axis.at(b.hi),
+                BLACK.stroke_width(1),
+                8,
+            )
+        }))?;
+        Ok(())
+    })
 }
 
 /// The latency chart: per contender (the lowest p99 on top), a line from
@@ -196,50 +221,32 @@ pub(crate) fn latency_chart(path: &Path, rows: &[(&str, Kind, [f64; 3])]) -> Cha
     let mut rows: Vec<&(&str, Kind, [f64; 3])> = rows.iter().collect();
     rows.sort_by(|a, b| a.2[1].total_cmp(&b.2[1]));
     let n = rows.len();
-    let row_of = |row: usize| n.checked_sub(row + 1).and_then(|i| rows.get(i));
-    let root = SVGBackend::new(path, (900, 110 + 26 * n as u32)).into_drawing_area();
-    root.fill(&WHITE)?;
+    let labels: Vec<(&str, Kind)> = rows.iter().map(|r| (r.0, r.1)).collect();
     let axis = Axis::new(rows.iter().flat_map(|r| r.2));
     let scale = if axis.log { ", log scale" } else { "" };
-    let mut chart = ChartBuilder::on(&root)
-        .caption(
-            "alloc+free latency: dot p50, square p99, cross max (orange = ours, grey = wrapped, blue = peers)",
-            ("sans-serif", 15),
-        )
-        .margin(12)
-        .margin_right(36)
-        .x_label_area_size(45)
-        .y_label_area_size(180)
-        .build_cartesian_2d(axis.from..axis.to, (0..n.saturating_sub(1)).into_segmented())?;
-    chart
-        .configure_mesh()
-        .disable_y_mesh()
-        .y_labels(n)
-        .y_label_formatter(&|y| match y {
-            SegmentValue::CenterOf(row) => row_of(*row)
-                .map_or(String::new(), |r| format!("{}{}", r.0, if r.1 == Kind::Ours { " *" } else { "" })),
-            _ => String::new(),
-        })
-        .x_label_formatter(&|x| axis.label(*x))
-        .x_desc(format!("ns per pair (lower is better{scale})"))
-        .label_style(("sans-serif", 13))
-        .draw()?;
-    for (i, (_, kind, [p50, p99, max])) in rows.iter().enumerate() {
-        let y = SegmentValue::CenterOf(n - 1 - i);
-        let colour = kind_colour(*kind);
-        chart.draw_series(std::iter::once(PathElement::new(
-            vec![(axis.at(*p50), y.clone()), (axis.at(*max), y.clone())],
-            colour.stroke_width(2),
-        )))?;
-        chart.draw_series(std::iter::once(Circle::new((axis.at(*p50), y.clone()), 5, colour.filled())))?;
-        chart.draw_series(std::iter::once(
-            EmptyElement::at((axis.at(*p99), y.clone()))
-                + Rectangle::new([(-5, -5), (5, 5)], ShapeStyle::from(&BLACK).filled()),
-        ))?;
-        chart.draw_series(std::iter::once(Cross::new((axis.at(*max), y), 5, BLACK.stroke_width(2))))?;
-    }
-    root.present()?;
-    Ok(())
+    let caption =
+        "alloc+free latency: dot p50, square p99, cross max (orange = ours, grey = wrapped, blue = peers)";
+    row_chart(path, caption, &labels, &axis, &format!("ns per pair (lower is better{scale})"), |chart| {
+        for (i, (_, kind, [p50, p99, max])) in rows.iter().enumerate() {
+            let y = SegmentValue::CenterOf(n - 1 - i);
+            let colour = kind_colour(*kind);
+            chart.draw_series(std::iter::once(PathElement::new(
+                vec![(axis.at(*p50), y.clone()), (axis.at(*max), y.clone())],
+                colour.stroke_width(2),
+            )))?;
+            chart.draw_series(std::iter::once(Circle::new(
+                (axis.at(*p50), y.clone()),
+                5,
+                colour.filled(),
+            )))?;
+            chart.draw_series(std::iter::once(
+                EmptyElement::at((axis.at(*p99), y.clone()))
+                    + Rectangle::new([(-5, -5), (5, 5)], ShapeStyle::from(&BLACK).filled()),
+            ))?;
+            chart.draw_series(std::iter::once(Cross::new((axis.at(*max), y), 5, BLACK.stroke_width(2))))?;
+        }
+        Ok(())
+    })
 }
 
 /// A multi-thread workload's chart: M operations/s by thread count (a log2
